@@ -1,0 +1,40 @@
+# The README's two commands: `make book` and `make test`.
+# Both create the virtual environment .venv on first use and install the pinned
+# dependencies into it; nothing has to be installed by hand.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+BUILD_FLAGS := --warningiserror --keep-going
+
+.PHONY: book test test-unit bench clean help
+
+help:
+	@echo "make book   build the site into _build/html (executes every lecture)"
+	@echo "make test   unit tests + the executing book build (fails on any error or warning)"
+	@echo "make bench  cold build; per-lecture times, total time, peak memory -> bench/results.json"
+	@echo "make clean  remove _build"
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
+	@echo
+	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not book"
+
+bench: $(STAMP)
+	$(BIN)/python bench/build_bench.py
+
+clean:
+	rm -rf _build

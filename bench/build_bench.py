@@ -1,0 +1,86 @@
+"""Benchmark the book build: a cold build, then a warm rebuild with nothing changed.
+
+Writes ``bench/results.json`` with each lecture's execution time (from the
+build's jupyter-cache), the cold and warm build times, the peak memory of the
+largest process of the cold build (the build itself or a notebook kernel), and
+the machine it ran on. Run it with ``make bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD_DIR = ROOT / "_build"
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+COMMAND = [str(JUPYTER_BOOK), "build", str(ROOT), "--warningiserror", "--keep-going"]
+
+
+def timed_build(log_name: str) -> float:
+    """Run one build, fail loudly if it fails, and return its wall time in seconds."""
+    start = time.perf_counter()
+    result = subprocess.run(COMMAND, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    (ROOT / "bench" / log_name).write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        sys.exit(f"build failed (see bench/{log_name}):\n{result.stderr[-3000:]}")
+    return elapsed
+
+
+def lecture_times() -> dict[str, float]:
+    """Execution seconds of each notebook, as recorded in the build's jupyter-cache."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(BUILD_DIR / ".jupyter_cache")
+    times = {}
+    for record in cache.list_cache_records():
+        uri = Path(record.uri)
+        name = uri.relative_to(ROOT).with_suffix("").as_posix() if uri.is_absolute() else record.uri
+        times[name] = round(float(record.data.get("execution_seconds", float("nan"))), 2)
+    return dict(sorted(times.items()))
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    shutil.rmtree(BUILD_DIR, ignore_errors=True)
+    cold = timed_build("cold_build.log")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # kilobytes on Linux
+    per_lecture = lecture_times()
+    warm = timed_build("warm_build.log")
+
+    results = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(["jupyter-book", "build", ".", "--warningiserror", "--keep-going"]),
+        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "cold_build_seconds": round(cold, 1),
+        "warm_rebuild_seconds": round(warm, 1),
+        "peak_memory_mib": round(peak_kib / 1024, 1),
+        "lecture_execution_seconds": per_lecture,
+        "lecture_execution_total_seconds": round(sum(per_lecture.values()), 1),
+    }
+    out = ROOT / "bench" / "results.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

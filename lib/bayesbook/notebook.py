@@ -1,0 +1,48 @@
+"""Helpers for the lecture pages themselves.
+
+``glue`` puts a number computed by a page into that page's prose (myst-nb's
+``{glue:text}`` role), so no figure in the text is ever typed in by hand.
+``library_versions`` is what each lecture's closing cell records.
+"""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+
+import numpy as np
+
+#: The libraries whose versions a lecture records in its closing cell.
+BOOK_LIBRARIES = ("bayesbook", "numpy", "scipy", "matplotlib", "jax", "numpyro", "torch", "pyro-ppl")
+
+
+def glue(name: str, value: object) -> None:
+    """Store ``value`` under ``name`` for the page's prose, without displaying it.
+
+    NumPy scalars are converted to plain Python numbers so that format specs in
+    the prose (``{glue:text}`name:.3f```) work. Outside a book build (in Colab, or
+    when myst-nb is not installed) there is no prose to fill in and this does nothing.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if isinstance(value, np.generic):
+        value = value.item()
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    myst_glue(name, value, display=False)
+
+
+def library_versions(names: tuple[str, ...] = BOOK_LIBRARIES) -> dict[str, str]:
+    """Return ``{"python": ..., name: version, ...}`` for the given distributions.
+
+    A library that is not installed is reported as ``"not installed"``.
+    """
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions

@@ -1,0 +1,45 @@
+"""The book's plot style, set in one place, and small plotting helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+#: Colour of priors in every figure of the book.
+PRIOR_COLOR = "#4C4E52"
+
+
+def set_style() -> None:
+    """Apply the book's matplotlib style (call once, in a lecture's imports cell)."""
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (9.0, 5.0),
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            "axes.titlesize": 13,
+            "axes.titleweight": "bold",
+            "legend.frameon": False,
+        }
+    )
+
+
+def sample_size_colors(sample_sizes: Sequence[int]) -> dict[int, tuple[float, float, float]]:
+    """One colour per sample size, from light (small n) to dark (large n)."""
+    cmap = plt.get_cmap("viridis")
+    positions = np.linspace(0.85, 0.1, len(sample_sizes))
+    return {n: cmap(p)[:3] for n, p in zip(sample_sizes, positions)}
+
+
+def unit_interval_axes(ax: plt.Axes, *, title: str, ylabel: str = "density") -> plt.Axes:
+    """Label an axis whose horizontal variable is ``theta`` on [0, 1]."""
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel(r"$\theta$")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return ax

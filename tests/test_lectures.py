@@ -1,0 +1,116 @@
+"""Static checks of the lecture sources: structure, the Colab install cell, the table of contents."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+
+def toc_files(entries) -> list[str]:
+    files = []
+    for entry in entries:
+        if "file" in entry:
+            files.append(entry["file"])
+        for key in ("parts", "chapters", "sections"):
+            files.extend(toc_files(entry.get(key, [])))
+    return files
+
+
+LECTURE_FILES = [f for f in toc_files(TOC.get("parts", [])) if f.startswith("lectures/")]
+LECTURES = [ROOT / f"{f}.md" for f in LECTURE_FILES]
+
+
+def install_cell(path: Path):
+    notebook = jupytext.read(path)
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert code_cells, f"{path.name} has no code cells"
+    return code_cells[0]
+
+
+def test_every_lecture_is_in_the_toc():
+    on_disk = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in (ROOT / "lectures").glob("*.md"))
+    assert on_disk == sorted(LECTURE_FILES)
+    assert LECTURES, "the table of contents lists no lecture"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_lecture_is_a_myst_notebook_with_a_python_kernel(path):
+    notebook = jupytext.read(path)
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    assert notebook.metadata["jupytext"]["text_representation"]["format_name"] == "myst"
+    markdown = [c.source for c in notebook.cells if c.cell_type == "markdown"]
+    titles = [line for cell in markdown for line in cell.splitlines() if line.startswith("# ")]
+    assert len(titles) == 1, f"expected one title, found {titles}"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_lecture_has_exercises_with_folded_solutions_and_a_versions_cell(path):
+    text = path.read_text()
+    assert "## Exercises" in text
+    exercises = text.count("```{exercise}")
+    assert exercises >= 2, f"{path.name} has {exercises} exercises"
+    assert text.count("```{solution-start}") == exercises
+    assert text.count(":class: dropdown") >= exercises
+    assert "{cite}" in text
+    assert "library_versions()" in text.split("## Exercises")[-1]
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_install_cell_is_hidden_and_uses_the_configured_repository(path):
+    cell = install_cell(path)
+    assert "remove-cell" in cell.metadata.get("tags", []), "the install cell must be hidden on the site"
+    assignments = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.parse(cell.source).body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "BOOK_REPOSITORY"
+    }
+    assert assignments.get("BOOK_REPOSITORY") == CONFIG["repository"]["url"]
+
+
+RUN_CELL = textwrap.dedent(
+    """
+    import importlib.util, json, subprocess, sys
+    calls = []
+    subprocess.run = lambda args, **kwargs: calls.append(list(args))
+    if {hide_lib}:
+        real_find_spec = importlib.util.find_spec
+        importlib.util.find_spec = lambda name, *a: None if name == "bayesbook" else real_find_spec(name, *a)
+    exec(compile(sys.stdin.read(), "install-cell", "exec"), {{}})
+    print(json.dumps(calls))
+    """
+)
+
+
+
+def run_install_cell(source: str, *, hide_lib: bool) -> list[list[str]]:
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_CELL.format(hide_lib=hide_lib)],
+        input=source, capture_output=True, text=True, check=True, timeout=60,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_install_cell_does_nothing_when_the_lib_is_importable(path):
+    assert run_install_cell(install_cell(path).source, hide_lib=False) == []
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_install_cell_installs_the_lib_from_the_repository_when_missing(path):
+    calls = run_install_cell(install_cell(path).source, hide_lib=True)
+    assert len(calls) == 1
+    command = calls[0]
+    assert command[1:4] == ["-m", "pip", "install"]
+    assert f"bayesbook @ git+{CONFIG['repository']['url']}" in command
