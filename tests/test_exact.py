@@ -124,3 +124,56 @@ def test_digamma_identity_used_by_kl():
     # Beta(2,1) has density 2*theta; KL = int_0^1 -log(2 theta) dtheta = 1 - log 2.
     assert exact.beta_kl(1, 1, 2, 1) == pytest.approx(1 - np.log(2), rel=1e-12)
     assert special.digamma(1.0) == pytest.approx(-np.euler_gamma)
+
+
+# -- quadrature posterior ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alpha, beta, k, n", CASES + [(2.0, 3.0, 0, 1000), (2.0, 3.0, 1000, 1000), (5.0, 5.0, 8000, 10000)])
+def test_quadrature_reproduces_the_closed_form_beta_posterior(alpha, beta, k, n):
+    quadrature = exact.quadrature_posterior(stats.beta(alpha, beta).logpdf, k, n)
+    closed = exact.beta_posterior(alpha, beta, k, n)
+    assert quadrature.mean == pytest.approx(closed.mean(), abs=1e-8)
+    assert quadrature.sd == pytest.approx(closed.std(), abs=1e-8)
+    assert quadrature.log_evidence == pytest.approx(exact.beta_binomial_log_evidence(alpha, beta, k, n), abs=1e-8)
+    points = np.linspace(0.05, 0.95, 19)
+    np.testing.assert_allclose(quadrature.pdf(points), closed.pdf(points), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(quadrature.cdf(points), closed.cdf(points), atol=1e-9)
+    levels = np.array([0.025, 0.25, 0.5, 0.75, 0.975])
+    np.testing.assert_allclose(quadrature.quantile(levels), closed.ppf(levels), atol=1e-8)
+    assert np.all(quadrature.density >= 0)
+
+
+def test_quadrature_handles_a_truncated_support_and_a_kink():
+    def log_prior(theta):
+        return np.where((theta >= 0.2) & (theta <= 0.7), -np.log(0.5), -np.inf)
+
+    posterior = exact.quadrature_posterior(log_prior, 80, 100, support=(0.2, 0.7))
+    # Posterior is Beta(81, 21) restricted to [0.2, 0.7]: compare with scipy's truncated moments.
+    beta = stats.beta(81, 21)
+    mass = beta.cdf(0.7) - beta.cdf(0.2)
+    mean, _ = integrate.quad(lambda t: t * beta.pdf(t) / mass, 0.2, 0.7, epsabs=1e-13)
+    assert posterior.mean == pytest.approx(mean, abs=1e-9)
+    assert float(posterior.cdf(0.7)) == pytest.approx(1.0, abs=1e-12)
+    assert float(posterior.pdf(0.75)) == 0.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        ({"k": 5, "n": 3}, ValueError, "k"),
+        ({"k": 1, "n": 3, "support": (0.5, 0.2)}, ValueError, "support"),
+        ({"k": 1, "n": 3, "support": (-0.5, 1.0)}, ValueError, "support"),
+        ({"k": 1, "n": 3, "panels": 0}, ValueError, "panels"),
+        ({"k": 1.0, "n": 3}, TypeError, "k"),
+    ],
+)
+def test_quadrature_rejects_bad_input(kwargs, error, name):
+    with pytest.raises(error, match=name):
+        exact.quadrature_posterior(stats.uniform.logpdf, **kwargs)
+
+
+def test_quantile_rejects_levels_outside_unit_interval():
+    posterior = exact.quadrature_posterior(stats.uniform.logpdf, 3, 10)
+    with pytest.raises(ValueError, match="q"):
+        posterior.quantile(1.5)

@@ -43,3 +43,20 @@ def unit_interval_axes(ax: plt.Axes, *, title: str, ylabel: str = "density") -> 
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     return ax
+
+
+def histogram_with_density(
+    ax: plt.Axes,
+    draws: np.ndarray,
+    theta: np.ndarray,
+    density: np.ndarray,
+    *,
+    bins: int = 50,
+    color: str | None = None,
+    label: str = "draws",
+) -> plt.Axes:
+    """Density-scaled histogram of ``draws`` with the exact ``density`` drawn over it."""
+    ax.hist(draws, bins=bins, range=(0.0, 1.0), density=True, alpha=0.45, color=color, label=label)
+    ax.plot(theta, density, color="black", linewidth=1.4, label="exact density")
+    ax.set_xlim(0.0, 1.0)
+    return ax
