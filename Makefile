@@ -8,12 +8,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BUILD_FLAGS := --warningiserror --keep-going
 
-.PHONY: book test test-unit bench clean help
+.PHONY: book test test-unit bench bench-mcmc clean help
 
 help:
 	@echo "make book   build the site into _build/html (executes every lecture)"
 	@echo "make test   unit tests + the executing book build (fails on any error or warning)"
 	@echo "make bench  cold build; per-lecture times, total time, peak memory -> bench/results.json"
+	@echo "make bench-mcmc  chapter 3's NUTS grid, tutorial way vs the chapter's way -> bench/mcmc_results.json"
 	@echo "make clean  remove _build"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -31,10 +32,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not book"
+	$(BIN)/python -m pytest -m "not book and not slow"
 
 bench: $(STAMP)
 	$(BIN)/python bench/build_bench.py
+
+bench-mcmc: $(STAMP)
+	$(BIN)/python bench/mcmc_bench.py
 
 clean:
 	rm -rf _build

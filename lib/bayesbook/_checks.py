@@ -8,14 +8,22 @@ import math
 import numpy as np
 
 
+class NotAnIntegerError(TypeError, ValueError):
+    """An argument that must be an integer is not one.
+
+    It is both a ``TypeError`` (the type is wrong) and a ``ValueError`` (``2.5`` is not
+    an allowed count), so either ``except`` clause catches it.
+    """
+
+
 def check_integer(name: str, value: object, *, minimum: int | None = None) -> int:
-    """Return ``value`` as an ``int``; raise ``TypeError`` if it is not an integer.
+    """Return ``value`` as an ``int``; raise :class:`NotAnIntegerError` if it is not an integer.
 
     Booleans and floats (even ``3.0``) are rejected so that a count is never a
     silently truncated number.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+        raise NotAnIntegerError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")

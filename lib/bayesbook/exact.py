@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import optimize, special, stats
@@ -117,6 +118,11 @@ class QuadraturePosterior:
     _edges: np.ndarray
     _log_joint: Callable[[np.ndarray], np.ndarray]
 
+    @property
+    def support(self) -> tuple[float, float]:
+        """The interval ``(low, high)`` outside which the posterior density is zero."""
+        return float(self._edges[0]), float(self._edges[-1])
+
     def central_moment(self, order: int) -> float:
         """``E[(theta - mean)^order]`` under the posterior."""
         order = check_integer("order", order, minimum=1)
@@ -129,13 +135,18 @@ class QuadraturePosterior:
             log_value = self._log_joint(theta) - self.log_evidence
         return np.where(np.isfinite(log_value), np.exp(log_value), 0.0)
 
+    @cached_property
+    def _cumulative_mass(self) -> np.ndarray:
+        """Posterior mass to the left of each panel edge (computed once)."""
+        panel_mass = _panel_integrals(self.pdf, self._edges[:-1], self._edges[1:])
+        return np.concatenate([[0.0], np.cumsum(panel_mass)])
+
     def cdf(self, theta: np.ndarray | float) -> np.ndarray:
         """Posterior probability that the parameter is at most ``theta``."""
         theta = np.asarray(theta, dtype=float)
         flat = np.clip(theta.ravel(), self._edges[0], self._edges[-1])
-        panel_mass = _panel_integrals(self.pdf, self._edges[:-1], self._edges[1:])
-        cumulative = np.concatenate([[0.0], np.cumsum(panel_mass)])
-        panel = np.clip(np.searchsorted(self._edges, flat, side="right") - 1, 0, panel_mass.size - 1)
+        cumulative = self._cumulative_mass
+        panel = np.clip(np.searchsorted(self._edges, flat, side="right") - 1, 0, cumulative.size - 2)
         partial = _panel_integrals(self.pdf, self._edges[panel], flat)
         return np.clip(cumulative[panel] + partial, 0.0, 1.0).reshape(theta.shape)
 

@@ -13,7 +13,7 @@ from importlib import metadata
 import numpy as np
 
 #: The libraries whose versions a lecture records in its closing cell.
-BOOK_LIBRARIES = ("bayesbook", "numpy", "scipy", "matplotlib", "jax", "numpyro", "torch", "pyro-ppl")
+BOOK_LIBRARIES = ("bayesbook", "numpy", "scipy", "matplotlib", "jax", "numpyro", "torch", "pyro-ppl", "arviz")
 
 
 def glue(name: str, value: object) -> None:

@@ -70,3 +70,36 @@ class RejectionTruncated(Distribution):
     def log_prob(self, value):
         inside = (value >= self.low) & (value <= self.high)
         return jnp.where(inside, self.base.log_prob(value) - self.log_mass, -jnp.inf)
+
+
+class PriorSwitch(Distribution):
+    """The prior ``distributions[index]``, where ``index`` may be a traced integer.
+
+    Every distribution must be scalar with an interval support inside [0, 1]
+    (``bounds[i] = (low, high)``). ``log_prob`` and ``sample`` dispatch with
+    ``jax.lax.switch`` and the support is the chosen interval, so NUTS maps the
+    real line onto the right interval for every index. Under ``jax.vmap`` over
+    ``index`` JAX evaluates every branch and keeps the chosen one; the branches
+    are cheap scalar densities, so one program for all priors is far cheaper
+    than compiling one sampler per prior.
+    """
+
+    reparametrized_params: list[str] = []
+
+    def __init__(self, distributions, bounds, index, *, validate_args=None):
+        self.distributions = tuple(distributions)
+        bounds = jnp.asarray(bounds, dtype=jnp.result_type(float))
+        self.index = jnp.asarray(index)
+        self.low, self.high = bounds[self.index, 0], bounds[self.index, 1]
+        super().__init__(batch_shape=(), event_shape=(), validate_args=validate_args)
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        return constraints.interval(self.low, self.high)
+
+    def sample(self, key, sample_shape=()):
+        branches = [lambda key, d=d: d.sample(key, sample_shape) for d in self.distributions]
+        return lax.switch(self.index, branches, key)
+
+    def log_prob(self, value):
+        return lax.switch(self.index, [d.log_prob for d in self.distributions], value)

@@ -60,3 +60,32 @@ def histogram_with_density(
     ax.plot(theta, density, color="black", linewidth=1.4, label="exact density")
     ax.set_xlim(0.0, 1.0)
     return ax
+
+
+def draws_against_exact(
+    ax: plt.Axes,
+    draws: np.ndarray,
+    posterior,
+    *,
+    bins: int = 40,
+    color: str | None = None,
+    label: str = "draws",
+    tail: float = 5e-4,
+) -> plt.Axes:
+    """Histogram of ``draws`` over the exact ``posterior`` density, zoomed onto the posterior's bulk.
+
+    ``posterior`` is a :class:`bayesbook.exact.QuadraturePosterior`; the horizontal
+    range runs from its ``tail`` to its ``1 - tail`` quantile (widened by 10 %), so a
+    posterior of width 0.01 is as readable as one of width 0.3.
+    """
+    low, high = posterior.quantile([tail, 1.0 - tail])
+    pad = 0.1 * (high - low)
+    support_low, support_high = posterior.support
+    low, high = max(low - pad, support_low), min(high + pad, support_high)
+    theta = np.linspace(low, high, 400)
+    heights, edges = np.histogram(np.ravel(draws), bins=bins, range=(low, high), density=True)
+    # one filled step outline per histogram: far cheaper to draw than one bar per bin
+    ax.stairs(heights, edges, fill=True, alpha=0.5, color=color, label=label)
+    ax.plot(theta, posterior.pdf(theta), color="black", linewidth=1.2, label="exact")
+    ax.set_xlim(low, high)
+    return ax

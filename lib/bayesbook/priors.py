@@ -365,6 +365,24 @@ FAMILIES: dict[str, type[Prior]] = {
 }
 
 
+def book_priors() -> list[Prior]:
+    """The seven priors that the MCMC and variational chapters run for every sample size.
+
+    The conjugate Beta(5, 5); the flat Uniform(0, 1); Uniform(0.2, 0.7), which rules out
+    the true value 0.8; the truncated log-normal(0, 2); the shifted von Mises with
+    kappa = 10; the truncated von Mises with kappa = 40; the truncated Laplace(0.5, 0.07).
+    """
+    return [
+        Beta(5.0, 5.0),
+        Uniform(0.0, 1.0),
+        Uniform(0.2, 0.7),
+        TruncatedLogNormal(0.0, 2.0),
+        ShiftedVonMises(10.0),
+        TruncatedVonMises(40.0),
+        TruncatedLaplace(0.5, 0.07),
+    ]
+
+
 def make_prior(family: str, **params: float) -> Prior:
     """Build a prior from its family name and parameters, e.g. ``make_prior("uniform", lower=0.2, upper=0.7)``."""
     family = check_choice("family", family, tuple(FAMILIES))
