@@ -45,7 +45,9 @@ def numpyro_tutorial(prior, flips, seed):
     import numpyro.distributions as dist
     from numpyro.infer import MCMC, NUTS
 
-    def model(prior_distribution, flips):
+    prior_distribution = prior.numpyro()
+
+    def model(flips):
         theta = numpyro.sample("theta", prior_distribution)
         with numpyro.plate("flips", flips.shape[0]):
             numpyro.sample("y", dist.Bernoulli(probs=theta), obs=flips)
@@ -58,7 +60,7 @@ def numpyro_tutorial(prior, flips, seed):
         chain_method="vectorized",
         progress_bar=False,
     )
-    sampler.run(jax.random.PRNGKey(seed), prior.numpyro(), jnp.asarray(flips, dtype=jnp.float32))
+    sampler.run(jax.random.PRNGKey(seed), jnp.asarray(flips, dtype=jnp.float32))
     return np.asarray(sampler.get_samples(group_by_chain=True)["theta"])
 
 
@@ -68,7 +70,9 @@ def pyro_tutorial(prior, flips, seed):
     import torch
     from pyro.infer import MCMC, NUTS
 
-    def model(prior_distribution, flips):
+    prior_distribution = prior.pyro()
+
+    def model(flips):
         theta = pyro.sample("theta", prior_distribution)
         with pyro.plate("flips", flips.shape[0]):
             pyro.sample("y", dist.Bernoulli(probs=theta), obs=flips)
@@ -79,7 +83,7 @@ def pyro_tutorial(prior, flips, seed):
             torch.manual_seed(seed + chain)
             sampler = MCMC(NUTS(model), num_samples=PYRO_SETTINGS["num_samples"],
                            warmup_steps=PYRO_SETTINGS["num_warmup"], disable_progbar=True)
-            sampler.run(prior.pyro(), torch.as_tensor(flips, dtype=torch.float32))
+            sampler.run(torch.as_tensor(flips, dtype=torch.float32))
             chains.append(sampler.get_samples()["theta"].numpy())
     return np.stack(chains)
 

@@ -128,6 +128,12 @@ class QuadraturePosterior:
         order = check_integer("order", order, minimum=1)
         return float(np.sum(self.weights * self.density * (self.grid - self.mean) ** order))
 
+    def log_pdf(self, theta: np.ndarray | float) -> np.ndarray:
+        """Log posterior density at arbitrary points (``-inf`` outside the support)."""
+        theta = np.asarray(theta, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._log_joint(theta) - self.log_evidence
+
     def pdf(self, theta: np.ndarray | float) -> np.ndarray:
         """Normalised posterior density at arbitrary points (0 outside the support)."""
         theta = np.asarray(theta, dtype=float)

@@ -23,6 +23,21 @@ class UnitIntervalTransformed(TransformedDistribution):
     support = constraints.unit_interval
 
 
+class IntervalTransformed(TransformedDistribution):
+    """A ``TransformedDistribution`` whose values lie in ``[low, high]`` by construction.
+
+    Used for the Beta guide on a prior's support: ``low + (high - low) * Beta``.
+    """
+
+    def __init__(self, base, transforms, low, high, *, validate_args=None):
+        self._interval = constraints.interval(low, high)
+        super().__init__(base, transforms, validate_args=validate_args)
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        return self._interval
+
+
 class RejectionTruncated(Distribution):
     """``base`` restricted to ``[low, high]`` and renormalised by its mass there.
 

@@ -1,0 +1,409 @@
+"""Stochastic variational inference (SVI) for the coin model, in NumPyro and Pyro.
+
+A *guide* is the family of distributions ``q`` that SVI fits to the posterior. Two
+families are provided, each living on the prior's support ``[low, high]`` (so that
+``q`` never puts mass where the posterior has none):
+
+* ``"beta"``: ``theta = low + (high - low) X`` with ``X ~ Beta(alpha, beta)``;
+  parameters ``alpha, beta > 0``;
+* ``"truncated_normal"``: a Normal(``loc``, ``scale``) restricted to ``[low, high]``;
+  ``loc`` may lie outside the interval, which lets the family fit a posterior piled
+  against a bound.
+
+The optimiser works on unconstrained parameters: ``log alpha``, ``log beta`` for the
+Beta guide, ``loc`` and ``log scale`` for the truncated normal. Adam moves each of
+them by about the learning rate per step, whatever the gradient's size, which is why
+a learning rate of 0.0005 needs thousands of steps to move ``alpha`` from 10 to 100.
+
+:func:`fit_coin` fits one posterior in either library. :func:`fit_coin_grid` fits many
+priors and sample sizes in NumPyro as one compiled program (``jax.vmap`` over the fits,
+``jax.lax.scan`` over the steps). The optimiser is Adam with an optional exponential
+decay of the learning rate and optional averaging of the iterates
+(:class:`SVISettings`).
+
+The exact scores (KL divergence from the guide to the posterior by quadrature, the
+best KL a family can reach, PSIS k-hat) are in :mod:`bayesbook.vi_scoring`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from time import perf_counter
+
+import numpy as np
+
+from . import models
+from ._checks import check_choice, check_counts, check_integer, check_positive, check_real
+from .priors import Prior
+
+BACKENDS = ("numpyro", "pyro")
+FAMILIES = ("beta", "truncated_normal")
+#: Unconstrained parameters of each family, in order.
+PARAMETERS = {"beta": ("log_alpha", "log_beta"), "truncated_normal": ("loc", "log_scale")}
+
+
+@dataclass(frozen=True)
+class SVISettings:
+    """How SVI optimises.
+
+    Attributes
+    ----------
+    learning_rate
+        Adam's step size at the first step.
+    final_learning_rate
+        If given, the step size decays exponentially to this value at the last step.
+    average_last
+        Fraction of the steps at the end whose unconstrained parameters are averaged
+        (iterate averaging); 0 keeps the last iterate.
+    num_steps, num_particles
+        Optimisation steps, and draws from the guide per ELBO gradient estimate.
+    """
+
+    learning_rate: float = 0.1
+    final_learning_rate: float | None = None
+    average_last: float = 0.0
+    num_steps: int = 1000
+    num_particles: int = 10
+
+    def __post_init__(self):
+        check_positive("learning_rate", self.learning_rate)
+        if self.final_learning_rate is not None:
+            check_positive("final_learning_rate", self.final_learning_rate)
+        average = check_real("average_last", self.average_last)
+        if not 0.0 <= average < 1.0:
+            raise ValueError(f"average_last must lie in [0, 1), got {average}")
+        check_integer("num_steps", self.num_steps, minimum=1)
+        check_integer("num_particles", self.num_particles, minimum=1)
+
+    def learning_rate_at(self, step):
+        """Adam's step size at ``step`` (0-based); works on NumPy and JAX numbers."""
+        if self.final_learning_rate is None:
+            return self.learning_rate + 0.0 * step
+        return self.learning_rate * (self.final_learning_rate / self.learning_rate) ** (step / self.num_steps)
+
+    @property
+    def first_averaged_step(self) -> int:
+        return self.num_steps - max(1, round(self.average_last * self.num_steps)) if self.average_last else self.num_steps - 1
+
+
+@dataclass
+class SVIResult:
+    """A fitted guide.
+
+    ``params`` are the family's natural parameters (``alpha, beta`` or ``loc, scale``),
+    ``losses`` the loss (negative ELBO estimate) at every step, ``support`` the
+    guide's interval. ``compile_seconds`` is the time to compile (NumPyro) or the
+    first, tracing step (Pyro); ``run_seconds`` the time of the optimisation itself.
+    For the fits of a grid they are each fit's equal share.
+    """
+
+    family: str
+    backend: str
+    params: dict[str, float]
+    losses: np.ndarray
+    support: tuple[float, float]
+    settings: SVISettings
+    compile_seconds: float
+    run_seconds: float
+
+    @property
+    def unconstrained(self) -> dict[str, float]:
+        return to_unconstrained(self.family, self.params)
+
+
+def default_init(family: str, support: tuple[float, float] = (0.0, 1.0)) -> dict[str, float]:
+    """A neutral starting guide: Beta(2, 2), or a normal centred on the support with a quarter of its width as sd."""
+    family = check_choice("family", family, FAMILIES)
+    if family == "beta":
+        return {"alpha": 2.0, "beta": 2.0}
+    low, high = support
+    return {"loc": 0.5 * (low + high), "scale": 0.25 * (high - low)}
+
+
+def to_unconstrained(family: str, params: dict[str, float]) -> dict[str, float]:
+    """Natural parameters -> the optimiser's unconstrained ones (``log_alpha`` ...)."""
+    family = check_choice("family", family, FAMILIES)
+    if family == "beta":
+        return {"log_alpha": math.log(check_positive("alpha", params["alpha"])),
+                "log_beta": math.log(check_positive("beta", params["beta"]))}
+    return {"loc": check_real("loc", params["loc"]), "log_scale": math.log(check_positive("scale", params["scale"]))}
+
+
+def to_natural(family: str, unconstrained: dict) -> dict[str, float]:
+    """The optimiser's unconstrained parameters -> natural ones, as Python floats."""
+    if family == "beta":
+        return {"alpha": float(np.exp(unconstrained["log_alpha"])), "beta": float(np.exp(unconstrained["log_beta"]))}
+    return {"loc": float(unconstrained["loc"]), "scale": float(np.exp(unconstrained["log_scale"]))}
+
+
+# -- the guide in each library ---------------------------------------------------------------
+
+
+def numpyro_guide_distribution(family: str, unconstrained: dict, low, high):
+    """The guide's NumPyro distribution from its unconstrained parameters (JAX values)."""
+    import jax.numpy as jnp
+    import numpyro.distributions as dist
+
+    if family == "beta":
+        beta = dist.Beta(jnp.exp(unconstrained["log_alpha"]), jnp.exp(unconstrained["log_beta"]))
+        affine = dist.transforms.AffineTransform(low, high - low)
+        from .numpyro_dists import IntervalTransformed
+
+        return IntervalTransformed(beta, affine, low, high)
+    return dist.TruncatedNormal(unconstrained["loc"], jnp.exp(unconstrained["log_scale"]), low=low, high=high)
+
+
+def pyro_guide_distribution(family: str, unconstrained: dict, low: float, high: float):
+    """The guide's Pyro distribution from its unconstrained parameters (tensors)."""
+    import pyro.distributions as dist
+    import torch
+
+    from .pyro_dists import InverseCDFTruncated, IntervalTransformed
+
+    if family == "beta":
+        beta = dist.Beta(torch.exp(unconstrained["log_alpha"]), torch.exp(unconstrained["log_beta"]))
+        return IntervalTransformed(beta, dist.transforms.AffineTransform(low, high - low), low, high)
+    normal = dist.Normal(unconstrained["loc"], torch.exp(unconstrained["log_scale"]))
+    return InverseCDFTruncated(normal, low=low, high=high)
+
+
+def numpyro_guide(family: str, low, high, init: dict):
+    """A NumPyro guide ``guide(*model_args)`` of ``family`` on ``[low, high]``, starting at ``init``."""
+    import numpyro
+
+    start = to_unconstrained(family, init)
+
+    def guide(*args, **kwargs):
+        unconstrained = {name: numpyro.param(name, start[name]) for name in PARAMETERS[family]}
+        return numpyro.sample("theta", numpyro_guide_distribution(family, unconstrained, low, high))
+
+    return guide
+
+
+def pyro_guide(family: str, low: float, high: float, init: dict):
+    """A Pyro guide ``guide(*model_args)`` of ``family`` on ``[low, high]``, starting at ``init``."""
+    import pyro
+    import torch
+
+    start = to_unconstrained(family, init)
+
+    def guide(*args, **kwargs):
+        unconstrained = {name: pyro.param(name, torch.tensor(start[name])) for name in PARAMETERS[family]}
+        return pyro.sample("theta", pyro_guide_distribution(family, unconstrained, low, high))
+
+    return guide
+
+
+# -- fitting ---------------------------------------------------------------------------------
+
+
+def _numpyro_fit_function(model, guide, settings: SVISettings):
+    """``fit(key, *args) -> (unconstrained params, losses)``: one SVI run as a ``lax.scan``."""
+    import jax
+    import jax.numpy as jnp
+    from numpyro.infer import SVI, Trace_ELBO
+    from numpyro.optim import Adam
+
+    svi = SVI(model, guide, Adam(settings.learning_rate_at), Trace_ELBO(num_particles=settings.num_particles))
+    first_averaged = settings.first_averaged_step
+
+    def fit(key, *args):
+        state = svi.init(key, *args)
+        zeros = jax.tree.map(jnp.zeros_like, svi.get_params(state))
+
+        def step(carry, index):
+            state, total = carry
+            state, loss = svi.update(state, *args)
+            weight = (index >= first_averaged).astype(jnp.result_type(float))
+            total = jax.tree.map(lambda t, value: t + weight * value, total, svi.get_params(state))
+            return (state, total), loss
+
+        (state, total), losses = jax.lax.scan(step, (state, zeros), jnp.arange(settings.num_steps))
+        count = settings.num_steps - first_averaged
+        return jax.tree.map(lambda t: t / count, total), losses
+
+    return fit
+
+
+def _check_fit_args(family, settings, seed):
+    family = check_choice("family", family, FAMILIES)
+    if not isinstance(settings, SVISettings):
+        raise TypeError(f"settings must be an SVISettings, got {type(settings).__name__}")
+    check_integer("seed", seed, minimum=0)
+    return family
+
+
+def fit_coin(
+    prior: Prior,
+    k: int,
+    n: int,
+    family: str,
+    *,
+    backend: str = "numpyro",
+    settings: SVISettings = SVISettings(),
+    init: dict | None = None,
+    seed: int = 0,
+) -> SVIResult:
+    """Fit a ``family`` guide to the coin posterior with ``prior`` after ``k`` of ``n``.
+
+    ``init`` holds the starting natural parameters (default :func:`default_init`).
+    Raises ``ValueError`` naming the argument for an unknown family or backend, bad
+    counts, or bad settings.
+    """
+    if not isinstance(prior, Prior):
+        raise TypeError(f"prior must be a bayesbook.priors.Prior, got {type(prior).__name__}")
+    family = _check_fit_args(family, settings, seed)
+    n_value, k_value = models.coin_data(backend, k, n)
+    low, high = prior.support
+    init = dict(init or default_init(family, prior.support))
+    if backend == "numpyro":
+        import jax
+
+        guide = numpyro_guide(family, low, high, init)
+        fit = _numpyro_fit_function(models.numpyro_coin_model, guide, settings)
+        args = (jax.random.PRNGKey(seed), prior.numpyro(), n_value, k_value)
+        program = jax.jit(lambda key, n, k: fit(key, prior.numpyro(), n, k))
+        start = perf_counter()
+        compiled = program.lower(args[0], n_value, k_value).compile()
+        compiled_at = perf_counter()
+        params, losses = jax.block_until_ready(compiled(args[0], n_value, k_value))
+        run_seconds = perf_counter() - compiled_at
+        return SVIResult(family, "numpyro", to_natural(family, params), np.asarray(losses, float), (low, high),
+                         settings, compiled_at - start, run_seconds)
+    return _fit_pyro(prior, n_value, k_value, family, settings, init, seed)
+
+
+def _fit_pyro(prior, n_value, k_value, family, settings, init, seed) -> SVIResult:
+    import pyro
+    import torch
+    from pyro.infer import SVI, JitTrace_ELBO
+    from pyro.optim import ClippedAdam
+
+    from .mcmc import torch_jit_trace_allowed
+
+    low, high = prior.support
+    decay = 1.0
+    if settings.final_learning_rate is not None:
+        decay = (settings.final_learning_rate / settings.learning_rate) ** (1.0 / settings.num_steps)
+    prior_distribution = prior.pyro()
+
+    def model():
+        return models.pyro_coin_model(prior_distribution, n_value, k_value)
+
+    guide = pyro_guide(family, low, high, init)
+    losses = np.empty(settings.num_steps)
+    total = {name: 0.0 for name in PARAMETERS[family]}
+    first_averaged = settings.first_averaged_step
+    pyro.clear_param_store()  # Pyro keeps parameters in a global store: start from init
+    with torch.random.fork_rng(devices=[]), torch_jit_trace_allowed():
+        torch.manual_seed(seed)
+        optimizer = ClippedAdam({"lr": settings.learning_rate, "lrd": decay, "clip_norm": 10.0})
+        loss = JitTrace_ELBO(num_particles=settings.num_particles, vectorize_particles=True, ignore_jit_warnings=True)
+        svi = SVI(model, guide, optimizer, loss=loss)
+        start = perf_counter()
+        for step in range(settings.num_steps):
+            losses[step] = svi.step()
+            if step == 0:
+                first_step_done = perf_counter()
+            if step >= first_averaged:
+                for name in total:
+                    total[name] += float(pyro.param(name).detach())
+        run_seconds = perf_counter() - first_step_done
+    count = settings.num_steps - first_averaged
+    unconstrained = {name: value / count for name, value in total.items()}
+    pyro.clear_param_store()
+    return SVIResult(family, "pyro", to_natural(family, unconstrained), losses, (low, high), settings,
+                     first_step_done - start, run_seconds)
+
+
+@dataclass
+class VIGrid:
+    """The fits of :func:`fit_coin_grid`, keyed by (prior index, counts index)."""
+
+    priors: tuple[Prior, ...]
+    counts: tuple[tuple[int, int], ...]
+    family: str
+    fits: dict[tuple[int, int], SVIResult]
+    compile_seconds: float
+    run_seconds: float
+
+    def __getitem__(self, key: tuple[Prior, int]) -> SVIResult:
+        prior, n = key
+        ns = [count[1] for count in self.counts]
+        if prior not in self.priors or ns.count(n) != 1:
+            raise KeyError(f"({prior!r}, n={n}) is not one fit of this grid")
+        return self.fits[self.priors.index(prior), ns.index(n)]
+
+
+def fit_coin_grid(
+    priors,
+    counts,
+    family: str,
+    *,
+    settings: SVISettings = SVISettings(),
+    init: dict | None = None,
+    seed: int = 0,
+) -> VIGrid:
+    """SVI for every prior and every ``(k, n)``, as one compiled NumPyro program.
+
+    The prior is chosen by index inside the program
+    (:class:`bayesbook.numpyro_dists.PriorSwitch`), the guide lives on that prior's
+    support, and every fit starts from ``init`` (default :func:`default_init` on the
+    prior's support) and runs ``settings.num_steps`` steps.
+    """
+    import jax
+    import jax.numpy as jnp
+    import numpyro
+
+    from .numpyro_dists import PriorSwitch
+
+    priors = tuple(priors)
+    if not priors or not all(isinstance(prior, Prior) for prior in priors):
+        raise ValueError("priors must be a non-empty sequence of bayesbook.priors.Prior objects")
+    counts = tuple(check_counts(k, n) for k, n in counts)
+    if not counts:
+        raise ValueError("counts must hold at least one (k, n) pair")
+    family = _check_fit_args(family, settings, seed)
+    distributions = [prior.numpyro() for prior in priors]
+    bounds = np.array([prior.support for prior in priors])
+    starts = np.array(
+        [[to_unconstrained(family, init or default_init(family, prior.support))[name] for name in PARAMETERS[family]]
+         for prior in priors]
+    )
+
+    def model(index, n, k, start):
+        return models.numpyro_coin_model(PriorSwitch(distributions, bounds, index), n, k)
+
+    def guide(index, n, k, start):
+        low, high = jnp.asarray(bounds)[index, 0], jnp.asarray(bounds)[index, 1]
+        unconstrained = {name: numpyro.param(name, start[position]) for position, name in enumerate(PARAMETERS[family])}
+        return numpyro.sample("theta", numpyro_guide_distribution(family, unconstrained, low, high))
+
+    fit = _numpyro_fit_function(model, guide, settings)
+    shape = (len(priors), len(counts))
+    index = np.broadcast_to(np.arange(len(priors))[:, None], shape).ravel()
+    ks = np.broadcast_to(np.array([k for k, _ in counts], float)[None, :], shape).ravel()
+    ns = np.broadcast_to(np.array([n for _, n in counts], float)[None, :], shape).ravel()
+    keys = jax.random.split(jax.random.PRNGKey(seed), index.size)
+    args = (keys, jnp.asarray(index), jnp.asarray(ns, jnp.float32), jnp.asarray(ks, jnp.float32),
+            jnp.asarray(starts[index], jnp.float32))
+    program = jax.jit(jax.vmap(fit))
+    start = perf_counter()
+    compiled = program.lower(*args).compile()
+    compiled_at = perf_counter()
+    params, losses = jax.block_until_ready(compiled(*args))
+    run_seconds = perf_counter() - compiled_at
+    compile_seconds = compiled_at - start
+    params = {name: np.asarray(value, float).reshape(shape) for name, value in params.items()}
+    losses = np.asarray(losses, float).reshape(shape + (settings.num_steps,))
+    share = index.size
+    fits = {
+        (i, j): SVIResult(
+            family, "numpyro", to_natural(family, {name: value[i, j] for name, value in params.items()}),
+            losses[i, j], tuple(bounds[i]), settings, compile_seconds / share, run_seconds / share,
+        )
+        for i in range(shape[0])
+        for j in range(shape[1])
+    }
+    return VIGrid(priors, counts, family, fits, compile_seconds, run_seconds)
