@@ -128,6 +128,11 @@ class QuadraturePosterior:
         order = check_integer("order", order, minimum=1)
         return float(np.sum(self.weights * self.density * (self.grid - self.mean) ** order))
 
+    @cached_property
+    def grid_log_pdf(self) -> np.ndarray:
+        """Log posterior density at the quadrature nodes ``grid`` (computed once)."""
+        return self.log_pdf(self.grid)
+
     def log_pdf(self, theta: np.ndarray | float) -> np.ndarray:
         """Log posterior density at arbitrary points (``-inf`` outside the support)."""
         theta = np.asarray(theta, dtype=float)

@@ -37,6 +37,13 @@ class IntervalTransformed(TransformedDistribution):
     def support(self):
         return self._interval
 
+    def expand(self, batch_shape, _instance=None):
+        # PyTorch requires subclasses with their own __init__ to say how to expand
+        # (Pyro expands a guide's distribution over vectorised particles).
+        new = self._get_checked_instance(IntervalTransformed, _instance)
+        new._interval = self._interval
+        return super().expand(batch_shape, _instance=new)
+
 
 class InverseCDFTruncated(TorchDistribution):
     """``base`` restricted to ``[low, high]`` (either may be ``None``: no bound on that side)."""
