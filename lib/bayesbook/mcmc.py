@@ -34,8 +34,8 @@ from time import perf_counter
 import numpy as np
 
 from . import models
-from ._checks import check_choice, check_counts, check_integer, check_real
-from .priors import Prior
+from ._checks import check_choice, check_integer, check_real
+from .priors import Prior, check_grid, grid_position
 
 BACKENDS = ("numpyro", "pyro")
 
@@ -318,13 +318,7 @@ class GridResult:
 
     def __getitem__(self, key: tuple[Prior, int]) -> MCMCResult:
         """``grid[prior, n]``: the run for ``prior`` and the counts whose trial number is ``n``."""
-        prior, n = key
-        ns = [count[1] for count in self.counts]
-        if prior not in self.priors:
-            raise KeyError(f"{prior!r} is not in this grid")
-        if ns.count(n) != 1:
-            raise KeyError(f"n = {n} matches {ns.count(n)} of this grid's counts {self.counts}")
-        return self.runs[self.priors.index(prior), ns.index(n)]
+        return self.runs[grid_position(self.priors, self.counts, *key)]
 
 
 def run_coin_grid(
@@ -350,14 +344,7 @@ def run_coin_grid(
 
     from .numpyro_dists import PriorSwitch
 
-    priors = tuple(priors)
-    if not priors or not all(isinstance(prior, Prior) for prior in priors):
-        raise ValueError("priors must be a non-empty sequence of bayesbook.priors.Prior objects")
-    if len(set(priors)) != len(priors):
-        raise ValueError("priors must not repeat a prior")
-    counts = tuple(check_counts(k, n) for k, n in counts)
-    if not counts:
-        raise ValueError("counts must hold at least one (k, n) pair")
+    priors, counts = check_grid(priors, counts)
     _check_options(num_chains, num_warmup, num_samples, seed, target_accept_prob, max_tree_depth)
 
     distributions = [prior.numpyro() for prior in priors]

@@ -365,6 +365,32 @@ FAMILIES: dict[str, type[Prior]] = {
 }
 
 
+def grid_position(priors, counts, prior: Prior, n: int) -> tuple[int, int]:
+    """``(i, j)`` with ``priors[i] == prior`` and ``counts[j] == (k, n)`` for one ``k``; ``KeyError`` otherwise.
+
+    The grids of :mod:`bayesbook.mcmc` and :mod:`bayesbook.vi` are indexed this way.
+    """
+    ns = [count[1] for count in counts]
+    if prior not in priors or ns.count(n) != 1:
+        raise KeyError(f"({prior!r}, n={n}) is not one entry of this grid")
+    return list(priors).index(prior), ns.index(n)
+
+
+def check_grid(priors, counts) -> tuple[tuple[Prior, ...], tuple[tuple[int, int], ...]]:
+    """Validate the priors and ``(k, n)`` counts of a grid run; return them as tuples."""
+    from ._checks import check_counts
+
+    priors = tuple(priors)
+    if not priors or not all(isinstance(prior, Prior) for prior in priors):
+        raise ValueError("priors must be a non-empty sequence of bayesbook.priors.Prior objects")
+    if len(set(priors)) != len(priors):
+        raise ValueError("priors must not repeat a prior")
+    counts = tuple(check_counts(k, n) for k, n in counts)
+    if not counts:
+        raise ValueError("counts must hold at least one (k, n) pair")
+    return priors, counts
+
+
 def book_priors() -> list[Prior]:
     """The seven priors that the MCMC and variational chapters run for every sample size.
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from . import models
 from ._checks import check_choice, check_counts, check_integer, check_positive, check_real
-from .priors import Prior
+from .priors import Prior, check_grid, grid_position
 
 BACKENDS = ("numpyro", "pyro")
 FAMILIES = ("beta", "truncated_normal")
@@ -372,11 +372,8 @@ class VIGrid:
     run_seconds: float
 
     def __getitem__(self, key: tuple[Prior, int]) -> SVIResult:
-        prior, n = key
-        ns = [count[1] for count in self.counts]
-        if prior not in self.priors or ns.count(n) != 1:
-            raise KeyError(f"({prior!r}, n={n}) is not one fit of this grid")
-        return self.fits[self.priors.index(prior), ns.index(n)]
+        """``grid[prior, n]``: the fit for ``prior`` and the counts whose trial number is ``n``."""
+        return self.fits[grid_position(self.priors, self.counts, *key)]
 
 
 def fit_coin_grid(
@@ -402,12 +399,7 @@ def fit_coin_grid(
 
     from .numpyro_dists import PriorSwitch
 
-    priors = tuple(priors)
-    if not priors or not all(isinstance(prior, Prior) for prior in priors):
-        raise ValueError("priors must be a non-empty sequence of bayesbook.priors.Prior objects")
-    counts = tuple(check_counts(k, n) for k, n in counts)
-    if not counts:
-        raise ValueError("counts must hold at least one (k, n) pair")
+    priors, counts = check_grid(priors, counts)
     family = _check_fit_args(family, settings, seed)
     distributions = [prior.numpyro() for prior in priors]
     bounds = np.array([prior.support for prior in priors])
