@@ -1,9 +1,10 @@
 """Benchmark the book build: a cold build, then a warm rebuild with nothing changed.
 
 Writes ``bench/results.json`` with each lecture's execution time (from the
-build's jupyter-cache), the cold and warm build times, the peak memory of the
-largest process of the cold build (the build itself or a notebook kernel), and
-the machine it ran on. Run it with ``make bench``.
+build's jupyter-cache) next to its budget (``bench/budgets.json``), the cold and
+warm build times against the whole build's budget, the peak memory of the largest
+process of the cold build (the build itself or a notebook kernel), and the machine
+it ran on, and prints the comparison. Run it with ``make bench``.
 """
 
 from __future__ import annotations
@@ -76,10 +77,30 @@ def main() -> None:
         "lecture_execution_seconds": per_lecture,
         "lecture_execution_total_seconds": round(sum(per_lecture.values()), 1),
     }
+    budgets = json.loads((ROOT / "bench" / "budgets.json").read_text())
+    results["budgets"] = {
+        "whole_cold_build_seconds": budgets["whole_cold_build_seconds"],
+        "lectures": {name: budgets["lectures"].get(name) for name in per_lecture},
+    }
     out = ROOT / "bench" / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
+    print()
+    print(budget_table(per_lecture, budgets, cold))
     print(f"written to {out.relative_to(ROOT)}")
+
+
+def budget_table(per_lecture: dict[str, float], budgets: dict, cold: float) -> str:
+    """Each lecture's measured time against its budget, and the cold build against the whole budget."""
+    lines = [f"{'lecture':36s} {'seconds':>8s} {'budget':>7s}"]
+    for name, seconds in per_lecture.items():
+        budget = budgets["lectures"].get(name)
+        flag = "" if budget is None or seconds <= budget else "  OVER BUDGET"
+        lines.append(f"{name:36s} {seconds:8.1f} {budget if budget is not None else '-':>7}{flag}")
+    whole = budgets["whole_cold_build_seconds"]
+    flag = "" if cold <= whole else "  OVER BUDGET"
+    lines.append(f"{'cold build, all lectures':36s} {cold:8.1f} {whole:>7}{flag}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

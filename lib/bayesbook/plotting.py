@@ -56,7 +56,9 @@ def histogram_with_density(
     label: str = "draws",
 ) -> plt.Axes:
     """Density-scaled histogram of ``draws`` with the exact ``density`` drawn over it."""
-    ax.hist(draws, bins=bins, range=(0.0, 1.0), density=True, alpha=0.45, color=color, label=label)
+    heights, edges = np.histogram(draws, bins=bins, range=(0.0, 1.0), density=True)
+    # one filled step outline per histogram: far cheaper to draw than one bar per bin
+    ax.stairs(heights, edges, fill=True, alpha=0.45, color=color, label=label)
     ax.plot(theta, density, color="black", linewidth=1.4, label="exact density")
     ax.set_xlim(0.0, 1.0)
     return ax

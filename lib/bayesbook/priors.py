@@ -227,7 +227,8 @@ class TruncatedLogNormal(Prior):
         mu, sigma = mu, sigma
         if construction == "rejection":
             return RejectionTruncated(dist.LogNormal(mu, sigma), 0.0, 1.0, jsp.log_ndtr(-mu / sigma))
-        # No lower bound (low=None): log(0) = -inf would be rejected by argument validation.
+        # No lower bound (low=None). NumPyro accepts low=-inf and evaluates log_prob,
+        # but the gradient of log_prob with respect to loc is then NaN.
         truncated_normal = dist.TruncatedNormal(loc=mu, scale=sigma, high=0.0)
         return UnitIntervalTransformed(truncated_normal, dist.transforms.ExpTransform())
 
