@@ -19,7 +19,7 @@ SETTINGS = {
     "truncated_normal": vi.SVISettings(learning_rate=0.3, final_learning_rate=0.002, average_last=0.5, num_steps=1000,
                                        num_particles=10),
 }
-PYRO_SETTINGS = vi.SVISettings(learning_rate=0.3, final_learning_rate=0.002, average_last=0.5, num_steps=250, num_particles=10)
+PYRO_SETTINGS = vi.SVISettings(learning_rate=0.3, final_learning_rate=0.002, average_last=0.5, num_steps=200, num_particles=10)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_beta_guide_on_beta_prior_matches_the_closed_form(grids, k, n):
 def test_pyro_beta_guide_on_beta_prior(k, n):
     fit = vi.fit_coin(priors.Beta(5.0, 5.0), k, n, "beta", backend="pyro", settings=PYRO_SETTINGS, seed=4)
     assert exact.beta_kl(fit.params["alpha"], fit.params["beta"], 5.0 + k, 5.0 + n - k) <= 0.01
-    assert fit.losses.shape == (250,)
+    assert fit.losses.shape == (200,)
 
 
 def test_pyro_truncated_normal_guide_reaches_its_best():
