@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from bayesbook import priors
+from bayesbook import exact, priors
 
 PRIORS = [
     priors.Beta(5.0, 5.0),
@@ -203,3 +203,127 @@ def test_unknown_backend_and_construction_raise():
 def test_non_numeric_parameter_raises_type_error():
     with pytest.raises(TypeError, match="kappa"):
         priors.ShiftedVonMises("10")
+
+
+# -- gradients against finite differences of the exact log density -----------------------
+
+
+def exact_param_derivative(prior, name, theta, step=1e-5):
+    """Central finite difference of the exact log density with respect to parameter ``name``."""
+    up = dict(prior.params, **{name: prior.params[name] + step})
+    down = dict(prior.params, **{name: prior.params[name] - step})
+    return (type(prior)(**up).log_density(theta) - type(prior)(**down).log_density(theta)) / (2 * step)
+
+
+def exact_theta_derivative(prior, theta, step=1e-6):
+    return (prior.log_density(theta + step) - prior.log_density(theta - step)) / (2 * step)
+
+
+def gradient_points(prior):
+    """Interior points away from the support's ends and from any kink."""
+    points = interior_grid(prior, 9)[1:-1]
+    for kink in prior.breakpoints:
+        points = points[np.abs(points - kink) > 0.02]
+    return points
+
+
+@pytest.mark.parametrize("prior, construction", PRIOR_CONSTRUCTIONS)
+def test_pyro_gradients_match_finite_differences(prior, construction):
+    theta_values = gradient_points(prior)
+    theta = torch.tensor(theta_values, requires_grad=True)
+    values = {name: torch.tensor(value, requires_grad=True) for name, value in prior.params.items()}
+    distribution = type(prior).from_arrays("pyro", construction, **values)
+    log_prob = distribution.log_prob(theta)
+    grad_theta = torch.autograd.grad(log_prob.sum(), theta, retain_graph=True, allow_unused=True)[0]
+    expected_theta = exact_theta_derivative(prior, theta_values)
+    if grad_theta is None:  # acceptable only where the exact derivative is zero
+        np.testing.assert_allclose(expected_theta, 0.0, atol=1e-6)
+    else:
+        np.testing.assert_allclose(grad_theta.numpy(), expected_theta, rtol=1e-4, atol=1e-4)
+    for name, tensor in values.items():
+        point = theta_values[len(theta_values) // 2]
+        single = type(prior).from_arrays("pyro", construction, **values).log_prob(torch.tensor(point))
+        gradient = torch.autograd.grad(single, tensor, allow_unused=True)[0]
+        expected = float(exact_param_derivative(prior, name, point))
+        assert gradient is not None or abs(expected) < 1e-6, f"no gradient for {name}"
+        got = 0.0 if gradient is None else float(gradient)
+        assert got == pytest.approx(expected, rel=1e-4, abs=1e-4), name
+
+
+@pytest.mark.parametrize("prior, construction", PRIOR_CONSTRUCTIONS)
+def test_numpyro_gradients_match_finite_differences(prior, construction):
+    theta_values = gradient_points(prior)
+    names = list(prior.params)
+
+    def log_prob(theta, values):
+        distribution = type(prior).from_arrays("numpyro", construction, **dict(zip(names, values)))
+        return distribution.log_prob(theta)
+
+    values = [jnp.asarray(v, dtype=jnp.float32) for v in prior.params.values()]
+    grad_theta = jax.vmap(jax.grad(log_prob), in_axes=(0, None))(jnp.asarray(theta_values, jnp.float32), values)
+    # float32: about 7 significant digits in the log density, fewer in its derivative
+    np.testing.assert_allclose(np.asarray(grad_theta), exact_theta_derivative(prior, theta_values), rtol=2e-3, atol=2e-3)
+    point = float(theta_values[len(theta_values) // 2])
+    grad_params = jax.grad(log_prob, argnums=1)(jnp.float32(point), values)
+    for name, gradient in zip(names, grad_params):
+        expected = float(exact_param_derivative(prior, name, point))
+        assert float(gradient) == pytest.approx(expected, rel=2e-3, abs=2e-3), name
+
+
+# -- smaller properties that a plausible bug would break ----------------------------------
+
+
+def test_prior_equality_distinguishes_parameters():
+    assert priors.Beta(5.0, 5.0) == priors.Beta(5.0, 5.0)
+    assert priors.Beta(5.0, 5.0) != priors.Beta(5.0, 6.0)
+    assert priors.TruncatedVonMises(20.0) != priors.TruncatedVonMises(40.0)
+    assert priors.ShiftedVonMises(10.0) != priors.TruncatedVonMises(10.0)
+    assert len({priors.Beta(1.0, 2.0), priors.Beta(1.0, 2.0), priors.Beta(2.0, 1.0)}) == 2
+
+
+@pytest.mark.parametrize("prior", PRIORS, ids=lambda p: p.label)
+def test_quantiles_at_0_and_1_are_the_support_ends_and_moments_agree(prior):
+    posterior = prior.posterior(3, 10)
+    low, high = prior.support
+    assert float(posterior.quantile(0.0)) == low
+    assert float(posterior.quantile(1.0)) == high
+    assert posterior.central_moment(2) == pytest.approx(posterior.sd**2, rel=1e-12)
+    assert posterior.central_moment(1) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("prior", PRIORS, ids=lambda p: p.label)
+def test_exact_log_density_is_minus_infinity_just_outside_the_support(prior):
+    low, high = prior.support
+    values = prior.log_density(np.array([low - 1e-9, high + 1e-9, low - 0.5, high + 0.5]))
+    assert np.all(values == -np.inf)
+    assert np.all(np.isfinite(prior.log_density(np.array([low + 1e-6, high - 1e-6]))))
+
+
+def test_the_package_distributions_give_minus_infinity_outside_their_interval():
+    from bayesbook.numpyro_dists import RejectionTruncated
+    from bayesbook.pyro_dists import InverseCDFTruncated
+
+    laplace = InverseCDFTruncated(torch.distributions.Laplace(torch.tensor(0.5), torch.tensor(0.07)), low=0.0, high=1.0)
+    assert torch.all(laplace.log_prob(torch.tensor([-1e-6, 1.0 + 1e-6])) == -torch.inf)
+    von_mises = priors.TruncatedVonMises(20.0).numpyro()
+    assert isinstance(von_mises, RejectionTruncated)
+    assert np.all(np.asarray(von_mises.log_prob(jnp.array([-1e-3, 1.0 + 1e-3]))) == -np.inf)
+
+
+def test_the_laplace_breakpoint_matters_off_a_panel_edge():
+    """With loc = 0.5037 (not a panel edge of 400 equal panels), cutting there changes the answer."""
+    prior = priors.TruncatedLaplace(0.5037, 0.02)
+    with_cut = prior.posterior(7, 10, panels=20)
+    without_cut = exact.quadrature_posterior(prior.log_density, 7, 10, panels=20)
+    reference = prior.posterior(7, 10, panels=4000)
+    assert with_cut.mean == pytest.approx(reference.mean, abs=1e-10)
+    assert abs(without_cut.mean - reference.mean) > 1e3 * abs(with_cut.mean - reference.mean)
+
+
+@pytest.mark.parametrize("backend", priors.BACKENDS)
+def test_draw_leaves_the_global_torch_generator_alone(backend):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    priors.draw(priors.TruncatedVonMises(20.0), backend, 1000, seed=5)
+    np.testing.assert_array_equal(torch.rand(3).numpy(), expected.numpy())

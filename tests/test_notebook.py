@@ -1,0 +1,33 @@
+"""bayesbook.notebook: glue turns NumPy scalars into plain numbers; versions are recorded."""
+
+import numpy as np
+import pytest
+
+from bayesbook import notebook
+
+
+def test_glue_passes_plain_python_numbers_to_myst_nb(monkeypatch):
+    import myst_nb
+
+    captured = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: captured.update({name: (value, display)}))
+    notebook.glue("a_float", np.float32(0.25))
+    notebook.glue("an_int", np.int64(7))
+    notebook.glue("text", "plain")
+    assert captured["a_float"] == (0.25, False) and type(captured["a_float"][0]) is float
+    assert captured["an_int"] == (7, False) and type(captured["an_int"][0]) is int
+    assert captured["text"] == ("plain", False)
+    assert f"{captured['a_float'][0]:.2f}" == "0.25"
+
+
+@pytest.mark.parametrize("name", ["", None, 3])
+def test_glue_rejects_bad_names(name):
+    with pytest.raises(ValueError, match="name"):
+        notebook.glue(name, 1.0)
+
+
+def test_library_versions_reports_missing_packages():
+    versions = notebook.library_versions(("numpy", "a-package-that-is-not-installed"))
+    assert versions["numpy"] == np.__version__
+    assert versions["a-package-that-is-not-installed"] == "not installed"
+    assert "python" in versions
