@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-BUILD_FLAGS := --warningiserror --keep-going
+BUILD_FLAGS := --warningiserror --nitpick --keep-going
 
 .PHONY: book test test-unit bench bench-mcmc clean help
 

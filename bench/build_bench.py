@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = ROOT / "_build"
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
-COMMAND = [str(JUPYTER_BOOK), "build", str(ROOT), "--warningiserror", "--keep-going"]
+COMMAND = [str(JUPYTER_BOOK), "build", str(ROOT), "--warningiserror", "--nitpick", "--keep-going"]
 
 
 def timed_build(log_name: str) -> float:
@@ -69,7 +69,7 @@ def main() -> None:
 
     results = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(["jupyter-book", "build", ".", "--warningiserror", "--keep-going"]),
+        "command": " ".join(["jupyter-book", "build", ".", "--warningiserror", "--nitpick", "--keep-going"]),
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version()},
         "cold_build_seconds": round(cold, 1),
         "warm_rebuild_seconds": round(warm, 1),

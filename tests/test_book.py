@@ -19,7 +19,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
-BUILD_FLAGS = ["--warningiserror", "--keep-going"]
+BUILD_FLAGS = ["--warningiserror", "--nitpick", "--keep-going"]
 
 pytestmark = pytest.mark.book
 
@@ -114,3 +114,30 @@ def test_a_cell_that_warns_fails_the_build(tmp_path):
     assert result.returncode != 0
     assert "broken_lecture" in log
     assert "stderr was found in the cell outputs" in log
+
+
+def test_a_broken_internal_reference_fails_the_build(tmp_path):
+    """Nit-picky mode: a reference to a label that does not exist is an error."""
+    book = one_page_book(tmp_path, "x = 2")
+    page = book / "broken_lecture.md"
+    page.write_text(page.read_text() + "\nSee {ref}`a-label-that-does-not-exist`.\n")
+    result = build(book, tmp_path / "build.log", timeout=600)
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "a-label-that-does-not-exist" in log
+
+
+@pytest.mark.parametrize("lecture", LECTURES)
+def test_every_figure_has_a_caption_a_number_and_alt_text(built_book, lecture):
+    html = (built_book / "lectures" / f"{lecture}.html").read_text()
+    images = re.findall(r"<img [^>]*>", html)
+    figures = re.findall(r"<figure[^>]*>.*?</figure>", html, flags=re.S)
+    assert images, f"{lecture} shows no figure"
+    assert len(figures) == len(images), f"{lecture}: {len(images)} images but {len(figures)} captioned figures"
+    for figure in figures:
+        assert "<figcaption" in figure
+        assert re.search(r'class="caption-number"', figure), "figure without a number"
+        alt = re.search(r'alt="([^"]*)"', figure).group(1)
+        assert alt and not alt.endswith(".png") and "/" not in alt, f"alt text is not a description: {alt!r}"
+    for name in re.findall(r'<figure[^>]*id="([^"]+)"', html):
+        assert html.count(f'href="#{name}"') >= 1, f"{lecture}: figure {name} is never referred to"
