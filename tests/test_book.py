@@ -141,3 +141,16 @@ def test_every_figure_has_a_caption_a_number_and_alt_text(built_book, lecture):
         assert alt and not alt.endswith(".png") and "/" not in alt, f"alt text is not a description: {alt!r}"
     for name in re.findall(r'<figure[^>]*id="([^"]+)"', html):
         assert html.count(f'href="#{name}"') >= 1, f"{lecture}: figure {name} is never referred to"
+
+
+@pytest.mark.parametrize("page", ["intro", "status", *[f"lectures/{lecture}" for lecture in LECTURES]])
+def test_mathjax_is_served_from_the_site_itself(built_book, page):
+    """Formulas must render without a network: MathJax comes from the site's own _static folder."""
+    path = built_book / f"{page}.html"
+    html = path.read_text()
+    sources = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', html, flags=re.I)
+    if page.startswith("lectures/"):
+        assert sources, f"{page} loads no MathJax"
+    for source in sources:
+        assert not source.startswith(("http:", "https:", "//")), f"{page} loads MathJax from {source}"
+        assert (path.parent / source).resolve().is_file(), f"{source} is missing from the built site"
