@@ -10,7 +10,18 @@ Modules
 data
     Simulating coin-flip (Bernoulli) data and counting successes.
 exact
-    Closed-form results: the Beta posterior and the KL divergence between Betas.
+    Closed-form results (the Beta posterior, evidence, Beta KL) and the
+    quadrature posterior for any prior on [0, 1].
+priors, numpyro_dists, pyro_dists
+    Every prior of the book for NumPyro and Pyro, and the distributions they lack.
+models
+    The coin model, once per library.
+mcmc
+    NUTS in both libraries with its diagnostics; one compiled program for a grid.
+scoring
+    W1, KS and Monte Carlo errors of draws against an exact posterior.
+vi, vi_scoring
+    SVI with Beta and truncated-normal guides; exact KL, best KL, PSIS k-hat.
 plotting
     The book's one plot style and small plotting helpers.
 notebook
