@@ -440,7 +440,10 @@ def draw(prior: Prior, backend: str, num_draws: int, seed: int, construction: st
     if backend == "numpyro":
         import jax
 
-        return np.asarray(distribution.sample(jax.random.PRNGKey(seed), (num_draws,)), dtype=float)
+        # one compiled program for the whole draw: much faster than running the
+        # sampler's operations (rejection loops, inverse CDFs) one at a time
+        sample = jax.jit(lambda key: distribution.sample(key, (num_draws,)))
+        return np.asarray(sample(jax.random.PRNGKey(seed)), dtype=float)
     import torch
 
     with torch.random.fork_rng(devices=[]):
