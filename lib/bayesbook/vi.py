@@ -460,6 +460,7 @@ def elbos(fits, prior: Prior, counts, *, num_particles: int = 5000, seed: int = 
     """
     import jax
     import jax.numpy as jnp
+    import numpyro
     from numpyro.infer import Trace_ELBO
 
     fits = list(fits)
@@ -478,29 +479,20 @@ def elbos(fits, prior: Prior, counts, *, num_particles: int = 5000, seed: int = 
     prior_distribution = prior.numpyro()
     loss = Trace_ELBO(num_particles=num_particles)
 
+    def model(n, k, reference):
+        return models.numpyro_coin_model(prior_distribution, n, k)
+
     def guide(n, k, reference):
-        values = {name: numpyro_param for name, numpyro_param in zip(names, _params(names))}
-        params = natural(family, values, {"loc": reference[0], "scale": reference[1]}, exp=jnp.exp)
-        return _sample_theta(numpyro_guide_distribution(family, params, low, high))
+        # the values of these params come from each fit's param_map
+        unconstrained = {name: numpyro.param(name, 0.0) for name in names}
+        params = natural(family, unconstrained, {"loc": reference[0], "scale": reference[1]}, exp=jnp.exp)
+        return numpyro.sample("theta", numpyro_guide_distribution(family, params, low, high))
 
     def one(key, n, k, vector, reference):
-        param_map = dict(zip(names, vector))
-        model = lambda n, k, reference: models.numpyro_coin_model(prior_distribution, n, k)  # noqa: E731
-        return -loss.loss(key, param_map, model, guide, n, k, reference)
+        return -loss.loss(key, dict(zip(names, vector)), model, guide, n, k, reference)
 
     keys = jax.random.split(jax.random.PRNGKey(check_integer("seed", seed, minimum=0)), len(fits))
     ns = jnp.asarray([float(n) for _, n in counts])
     ks = jnp.asarray([float(k) for k, _ in counts])
     return np.asarray(jax.jit(jax.vmap(one))(keys, ns, ks, unconstrained, references), dtype=float)
 
-
-def _params(names):
-    import numpyro
-
-    return [numpyro.param(name, 0.0) for name in names]
-
-
-def _sample_theta(distribution):
-    import numpyro
-
-    return numpyro.sample("theta", distribution)
