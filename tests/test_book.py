@@ -8,6 +8,7 @@ warning, fails the build and names the culprit.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -17,21 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
-BUILD_FLAGS = ["--warningiserror", "--nitpick", "--keep-going"]
+from conftest import ROOT, build
 
 pytestmark = pytest.mark.book
-
-
-def build(book_dir: Path, log_path: Path, timeout: int = 3000) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(book_dir), *BUILD_FLAGS],
-        capture_output=True, text=True, timeout=timeout,
-    )
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_path.write_text(result.stdout + result.stderr)
-    return result
 
 
 def visible_text(html: str) -> str:
@@ -48,14 +37,6 @@ BAD_ON_PAGE = [
     re.compile(r"\bit/s\]"),
     re.compile(r"sample: +\d+%"),    # numpyro's sampler progress
 ]
-
-
-@pytest.fixture(scope="module")
-def built_book() -> Path:
-    result = build(ROOT, ROOT / "_build" / "build.log")
-    tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
-    assert result.returncode == 0, f"the book build failed (full log: _build/build.log):\n{tail}"
-    return ROOT / "_build" / "html"
 
 
 def test_book_builds_with_warnings_as_errors(built_book):
@@ -154,3 +135,89 @@ def test_mathjax_is_served_from_the_site_itself(built_book, page):
     for source in sources:
         assert not source.startswith(("http:", "https:", "//")), f"{page} loads MathJax from {source}"
         assert (path.parent / source).resolve().is_file(), f"{source} is missing from the built site"
+
+
+# --- Lecture notebooks: "Open in Colab", the .ipynb download, and nbval -------------
+
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+WORKFLOW = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text())
+NBVAL_PLUGIN_DIR = ROOT / "tests" / "nbval"
+
+
+def published_branch() -> str:
+    """The branch the publish workflow deploys the site to."""
+    deploy = [step for step in WORKFLOW["jobs"]["build-and-deploy"]["steps"] if "gh-pages" in str(step.get("uses", ""))]
+    assert len(deploy) == 1, "the publish workflow has no gh-pages deploy step"
+    assert deploy[0]["with"]["publish_dir"] == "_build/html"
+    return deploy[0]["with"]["publish_branch"]
+
+
+def test_publish_workflow_builds_with_the_readme_command_and_deploys_the_site():
+    steps = WORKFLOW["jobs"]["build-and-deploy"]["steps"]
+    assert any(step.get("run") == "make book" for step in steps)
+    assert published_branch() == "gh-pages"
+    assert WORKFLOW["jobs"]["build-and-deploy"]["env"]["PIP_EXTRA_INDEX_URL"].endswith("/whl/cpu")
+
+
+@pytest.mark.parametrize("lecture", LECTURES)
+def test_lecture_page_opens_its_notebook_in_colab_and_offers_it_for_download(built_book, lecture):
+    import nbformat
+
+    html = (built_book / "lectures" / f"{lecture}.html").read_text()
+    # Written out by hand from _config.yml, not with the extension's own function.
+    owner_and_name = CONFIG["repository"]["url"].removeprefix("https://github.com/")
+    expected = (f"https://colab.research.google.com/github/{owner_and_name}/blob/"
+                f"{published_branch()}/_sources/lectures/{lecture}.ipynb")
+    colab_links = set(re.findall(r'href="(https://colab\.research\.google\.com/[^"]+)"', html))
+    assert colab_links == {expected}, f"{lecture}: Colab links {colab_links}"
+    assert 'title="Open this lecture as a notebook in Google Colab"' in html
+    assert f'href="../_sources/lectures/{lecture}.ipynb"' in html, f"{lecture}: no .ipynb download"
+
+    # The file the link points at is in the published site, a valid notebook, and
+    # its first code cell is the install cell with the repository from _config.yml.
+    path = built_book / expected.split(f"/blob/{published_branch()}/", 1)[1]
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    first_code = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    assert f'BOOK_REPOSITORY = "{CONFIG["repository"]["url"]}"' in first_code.source
+    assert "pip" in first_code.source and 'find_spec("bayesbook")' in first_code.source
+    # it carries the build's outputs (figures included), and prose a notebook can show
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert any("image/png" in output.get("data", {}) for output in outputs)
+    markdown = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    for role in ("{glue:text}", "{numref}", "{ref}", "{cite}"):
+        assert role not in markdown, f"{lecture}.ipynb still has MyST {role} roles"
+
+
+def run_nbval(notebook: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run ``notebook`` in a fresh kernel with nbval and compare every output with the stored one."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", os.devnull,
+         "--rootdir", str(notebook.parent), "-p", "nbval_glue", "--nbval", str(notebook)],
+        capture_output=True, text=True, timeout=timeout, cwd=notebook.parent,
+        env={**os.environ, "PYTHONPATH": str(NBVAL_PLUGIN_DIR)},
+    )
+
+
+@pytest.mark.parametrize("lecture", LECTURES)
+def test_lecture_notebook_reruns_standalone_with_the_same_outputs(built_book, lecture):
+    """nbval: the published notebook, run in a fresh kernel, reproduces every output of the build."""
+    result = run_nbval(built_book / "_sources" / "lectures" / f"{lecture}.ipynb")
+    tail = "\n".join((result.stdout + result.stderr).splitlines()[-80:])
+    assert result.returncode == 0, f"{lecture}: nbval found differences or errors:\n{tail}"
+    assert re.search(r"\d+ passed", result.stdout) and "failed" not in result.stdout.splitlines()[-1]
+
+
+def test_nbval_fails_a_notebook_whose_output_changed(tmp_path):
+    """The comparison is real: a stored output that the code does not reproduce fails."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("import numpy as np\nprint(f'{np.random.default_rng(0).normal():.6f}')", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="0.125730\n")]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    nbformat.write(notebook, tmp_path / "good.ipynb")
+    assert run_nbval(tmp_path / "good.ipynb", timeout=300).returncode == 0
+    cell.outputs[0]["text"] = "0.125731\n"
+    nbformat.write(notebook, tmp_path / "changed.ipynb")
+    result = run_nbval(tmp_path / "changed.ipynb", timeout=300)
+    assert result.returncode != 0 and "0.125731" in result.stdout
