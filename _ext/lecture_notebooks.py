@@ -7,7 +7,8 @@ executed notebook of each lecture (``_build/jupyter_execute/<page>.ipynb``, writ
 myst-nb) at ``_sources/<page>.ipynb`` in the site, which is where sphinx-book-theme's
 download menu looks for it. The markdown cells are made readable outside the book: the
 numbers that myst-nb's ``{glue:text}`` role puts into the prose are written in, and
-cross-references (``{numref}``, ``{ref}``, ``{eq}``, ``{cite}``) become plain text.
+cross-references (``{numref}``, ``{ref}``, ``{eq}``, ``{cite}``) become plain text,
+and the invisible outputs that only carried those numbers are dropped.
 
 The Colab link is derived from ``repository.url`` in ``_config.yml`` and points at the
 same notebook on the branch the site is published to (``gh-pages``, see
@@ -91,12 +92,21 @@ def with_outputs(app: Sphinx, notebook: nbformat.NotebookNode) -> nbformat.Noteb
     return merged
 
 
+def is_glue_output(output) -> bool:
+    """An output that only records a value for myst-nb's ``glue`` (Jupyter shows nothing for it)."""
+    data = output.get("data") or {}
+    return bool(data) and all(key.startswith("application/papermill.record/") for key in data)
+
+
 def reader_notebook(app: Sphinx, docname: str, executed: Path) -> nbformat.NotebookNode:
     """The executed notebook of ``docname`` with its markdown made plain for Jupyter and Colab."""
     notebook = with_outputs(app, nbformat.read(executed, as_version=4))
     glue_file = executed.with_suffix(".glue.json")
     glue_data = json.loads(glue_file.read_text()) if glue_file.exists() else {}
     for cell in notebook.cells:
+        if cell.cell_type == "code":
+            # the values stored with glue are in the prose now; their outputs show nothing
+            cell.outputs = [output for output in cell.outputs if not is_glue_output(output)]
         if cell.cell_type != "markdown":
             continue
         source = TARGET_LINE.sub("", cell.source)

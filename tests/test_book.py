@@ -69,6 +69,8 @@ def one_page_book(tmp_path: Path, cell_source: str) -> Path:
     config["execute"]["cache"] = str(tmp_path / "cache")
     (book / "_config.yml").write_text(yaml.safe_dump(config))
     shutil.copy(ROOT / "references.bib", book / "references.bib")
+    for folder in ("_ext", "_static"):  # the book's own Sphinx extension and static files
+        shutil.copytree(ROOT / folder, book / folder)
     (book / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: broken_lecture\n")
     (book / "index.md").write_text("# Index\n")
     header = (ROOT / "lectures" / f"{LECTURES[0]}.md").read_text().split("---", 2)[1]
@@ -111,7 +113,7 @@ def test_a_broken_internal_reference_fails_the_build(tmp_path):
 @pytest.mark.parametrize("lecture", LECTURES)
 def test_every_figure_has_a_caption_a_number_and_alt_text(built_book, lecture):
     html = (built_book / "lectures" / f"{lecture}.html").read_text()
-    images = re.findall(r"<img [^>]*>", html)
+    images = re.findall(r'<img [^>]*src="[^"]*_images/[^"]*"[^>]*>', html)  # the page's figures, not header logos
     figures = re.findall(r"<figure[^>]*>.*?</figure>", html, flags=re.S)
     assert images, f"{lecture} shows no figure"
     assert len(figures) == len(images), f"{lecture}: {len(images)} images but {len(figures)} captioned figures"
@@ -193,7 +195,8 @@ def run_nbval(notebook: Path, timeout: int = 900) -> subprocess.CompletedProcess
     """Run ``notebook`` in a fresh kernel with nbval and compare every output with the stored one."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", os.devnull,
-         "--rootdir", str(notebook.parent), "-p", "nbval_glue", "--nbval", str(notebook)],
+         "--rootdir", str(notebook.parent), "-p", "nbval_glue", "--nbval",
+         "--nbval-sanitize-with", str(NBVAL_PLUGIN_DIR / "sanitize.cfg"), str(notebook)],
         capture_output=True, text=True, timeout=timeout, cwd=notebook.parent,
         env={**os.environ, "PYTHONPATH": str(NBVAL_PLUGIN_DIR)},
     )

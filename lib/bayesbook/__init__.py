@@ -8,16 +8,18 @@ use them.
 Modules
 -------
 data
-    Simulating coin-flip (Bernoulli) data and counting successes.
+    Simulating coin-flip (Bernoulli) data and counting successes; the eight schools
+    data and their stored reference posterior.
 exact
     Closed-form results (the Beta posterior, evidence, Beta KL) and the
     quadrature posterior for any prior on [0, 1].
 priors, numpyro_dists, pyro_dists
     Every prior of the book for NumPyro and Pyro, and the distributions they lack.
 models
-    The coin model, once per library.
+    The coin model, once per library; eight schools, centred and non-centred.
 mcmc
-    NUTS in both libraries with its diagnostics; one compiled program for a grid.
+    NUTS in both libraries with its diagnostics; one compiled program for a grid
+    of posteriors or a sweep of target acceptance probabilities.
 scoring
     W1, KS and Monte Carlo errors of draws against an exact posterior.
 vi, vi_scoring

@@ -5,7 +5,8 @@ returns an :class:`MCMCResult`: the draws, chain by chain, with divergences,
 acceptance rates, step sizes and the time spent compiling and sampling. It converts
 to an ArviZ ``InferenceData`` for summaries (bulk and tail ESS, R-hat) and plots.
 
-:func:`run_coin` is the coin model of :mod:`bayesbook.models` with a prior of
+:func:`run_nuts_sweep` runs one NumPyro model at several target acceptance
+probabilities as one compiled program. :func:`run_coin` is the coin model of :mod:`bayesbook.models` with a prior of
 :mod:`bayesbook.priors`, and :func:`run_coin_grid` runs many priors and sample sizes
 of the coin model as **one** compiled NumPyro program.
 
@@ -166,8 +167,17 @@ def _check_options(num_chains, num_warmup, num_samples, seed, target_accept_prob
 
 
 def _numpyro_one_chain(model, num_warmup, num_samples, target_accept_prob, max_tree_depth):
-    """A function ``(key, *args, **kwargs) -> (samples, extra fields)`` running one NUTS chain."""
+    """A function ``(key, *args, **kwargs) -> (samples, extra fields)`` running one NUTS chain.
+
+    ``target_accept_prob=None`` makes it the function's second argument, so it can be traced.
+    """
     from numpyro.infer import MCMC, NUTS
+
+    if target_accept_prob is None:
+        def one_chain_at(key, accept, *args, **kwargs):
+            return _numpyro_one_chain(model, num_warmup, num_samples, accept, max_tree_depth)(key, *args, **kwargs)
+
+        return one_chain_at
 
     def one_chain(key, *args, **kwargs):
         kernel = NUTS(model, target_accept_prob=target_accept_prob, max_tree_depth=max_tree_depth)
@@ -235,6 +245,7 @@ def _run_pyro(model, args, kwargs, *, num_chains, num_warmup, num_samples, seed,
             diverging.append(flags)
             acceptance.append(np.full(num_samples, float(report["acceptance rate"]["chain 0"])))
             step_sizes.append(np.full(num_samples, float(kernel.step_size)))
+        _add_pyro_deterministic_sites(model, args, kwargs, draws)
     sampling_seconds = perf_counter() - start
     posterior = {name: np.stack([chain[name] for chain in draws]) for name in draws[0]}
     stats = {
@@ -244,6 +255,24 @@ def _run_pyro(model, args, kwargs, *, num_chains, num_warmup, num_samples, seed,
         "n_steps": np.full((num_chains, num_samples), np.nan),
     }
     return MCMCResult(posterior, stats, "pyro", num_warmup, math.nan, sampling_seconds)
+
+
+def _add_pyro_deterministic_sites(model, args, kwargs, draws) -> None:
+    """Add the model's ``pyro.deterministic`` sites to each chain's draws (Pyro's MCMC records only latent sites)."""
+    import pyro
+    import torch
+    from pyro.infer import Predictive
+
+    trace = pyro.poutine.trace(model).get_trace(*args, **kwargs)
+    names = [name for name, site in trace.nodes.items()
+             if site["type"] == "sample" and site.get("infer", {}).get("_deterministic")]
+    if not names:
+        return
+    for chain in draws:
+        samples = {name: torch.as_tensor(value) for name, value in chain.items()}
+        values = Predictive(model, posterior_samples=samples, return_sites=names, parallel=True)(*args, **kwargs)
+        chain.update({name: values[name].detach().numpy().reshape(len(next(iter(chain.values()))), *trace.nodes[name]["value"].shape)
+                      for name in names})
 
 
 def run_nuts(
@@ -292,6 +321,56 @@ def run_nuts(
         target_accept_prob=target_accept_prob,
         max_tree_depth=max_tree_depth,
     )
+
+
+def run_nuts_sweep(
+    model: Callable,
+    *model_args,
+    target_accept_probs: Sequence[float],
+    num_chains: int = 4,
+    num_warmup: int = 1000,
+    num_samples: int = 1000,
+    seed: int = 0,
+    max_tree_depth: int = 10,
+    model_kwargs: dict | None = None,
+) -> list[MCMCResult]:
+    """NUTS on a NumPyro model at several target acceptance probabilities, compiled once.
+
+    Returns one :class:`MCMCResult` per value of ``target_accept_probs``, in order. All
+    ``len(target_accept_probs) * num_chains`` chains run side by side in one
+    ``jax.jit(jax.vmap(...))`` with the target acceptance a traced value, and every
+    setting uses the chain keys of ``run_nuts(..., seed=seed)``, so the sweep's run at
+    0.8 is :func:`run_nuts`'s default run (up to floating-point rounding). The compile
+    and sampling times of each result are equal shares of the whole program's.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if isinstance(target_accept_probs, (str, bytes)) or not isinstance(target_accept_probs, Sequence):
+        raise TypeError("target_accept_probs must be a sequence of numbers in (0, 1), "
+                        f"got {type(target_accept_probs).__name__}")
+    if len(target_accept_probs) == 0:
+        raise ValueError("target_accept_probs must hold at least one value in (0, 1)")
+    for value in target_accept_probs:
+        _check_options(num_chains, num_warmup, num_samples, seed, value, max_tree_depth)
+    if not callable(model):
+        raise TypeError(f"model must be a callable, got {type(model).__name__}")
+    kwargs = dict(model_kwargs or {})
+    one_chain = _numpyro_one_chain(model, num_warmup, num_samples, None, max_tree_depth)
+    chain_keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)
+    keys = jnp.tile(chain_keys, (len(target_accept_probs), 1))
+    accepts = jnp.repeat(jnp.asarray(target_accept_probs, jnp.float32), num_chains)
+    program = jax.jit(jax.vmap(lambda key, accept: one_chain(key, accept, *model_args, **kwargs)))
+    (samples, extra), compile_seconds, sampling_seconds = _compile_and_run(program, keys, accepts)
+    shape = (len(target_accept_probs), num_chains)
+    samples = {name: np.asarray(value).reshape(shape + value.shape[1:]) for name, value in samples.items()}
+    stats = {name: value.reshape(shape + value.shape[1:]) for name, value in _numpyro_stats(extra).items()}
+    share = len(target_accept_probs)
+    return [
+        MCMCResult({name: value[i] for name, value in samples.items()}, {name: value[i] for name, value in stats.items()},
+                   "numpyro", num_warmup, compile_seconds / share, sampling_seconds / share)
+        for i in range(share)
+    ]
 
 
 def run_coin(prior: Prior, k: int, n: int, *, backend: str = "numpyro", **options) -> MCMCResult:

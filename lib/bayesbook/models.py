@@ -1,4 +1,4 @@
-"""The coin model, written once for each library.
+"""The book's models: the coin model, written once for each library, and eight schools.
 
 A model is a plain function. Its observed site takes ``k=None`` by default, so the
 same function simulates data (run it forwards) and conditions on data (pass ``k``).
@@ -61,3 +61,49 @@ def coin_data(backend: str, k: int, n: int) -> tuple:
     import torch
 
     return torch.tensor(float(n)), torch.tensor(float(k))
+
+
+def numpyro_eight_schools_centered(sigma, y=None):
+    """Eight schools, centred: ``theta_j ~ Normal(mu, tau)`` sampled directly (NumPyro).
+
+    ``mu ~ Normal(0, 5)``, ``tau ~ HalfCauchy(5)``, ``y_j ~ Normal(theta_j, sigma_j)``.
+    With ``y=None`` the model simulates the schools' estimates.
+    """
+    import numpyro
+    import numpyro.distributions as dist
+
+    mu = numpyro.sample("mu", dist.Normal(0.0, 5.0))
+    tau = numpyro.sample("tau", dist.HalfCauchy(5.0))
+    with numpyro.plate("school", len(sigma)):
+        theta = numpyro.sample("theta", dist.Normal(mu, tau))
+        numpyro.sample("y", dist.Normal(theta, sigma), obs=y)
+
+
+def numpyro_eight_schools_noncentered(sigma, y=None):
+    """Eight schools, non-centred: ``theta_j = mu + tau * eta_j`` with ``eta_j ~ Normal(0, 1)`` (NumPyro).
+
+    The same joint distribution of ``(mu, tau, theta, y)`` as the centred model; the
+    sampler moves in ``(mu, tau, eta)``, where the posterior has no funnel.
+    """
+    import numpyro
+    import numpyro.distributions as dist
+
+    mu = numpyro.sample("mu", dist.Normal(0.0, 5.0))
+    tau = numpyro.sample("tau", dist.HalfCauchy(5.0))
+    with numpyro.plate("school", len(sigma)):
+        eta = numpyro.sample("eta", dist.Normal(0.0, 1.0))
+        theta = numpyro.deterministic("theta", mu + tau * eta)
+        numpyro.sample("y", dist.Normal(theta, sigma), obs=y)
+
+
+def pyro_eight_schools_noncentered(sigma, y=None):
+    """The non-centred eight schools model in Pyro (``sigma`` and ``y`` are tensors)."""
+    import pyro
+    import pyro.distributions as dist
+
+    mu = pyro.sample("mu", dist.Normal(0.0, 5.0))
+    tau = pyro.sample("tau", dist.HalfCauchy(5.0))
+    with pyro.plate("school", len(sigma)):
+        eta = pyro.sample("eta", dist.Normal(0.0, 1.0))
+        theta = pyro.deterministic("theta", mu + tau * eta)
+        pyro.sample("y", dist.Normal(theta, sigma), obs=y)

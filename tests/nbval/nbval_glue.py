@@ -1,10 +1,10 @@
 """pytest plugin for the nbval run of the published lecture notebooks (tests/test_book.py).
 
-myst-nb moves the values a lecture stores with ``glue`` out of the executed notebook
-and into the page's prose, so the reference notebook has no glue outputs while a
-fresh run has them (an output with only ``application/papermill.record/*`` data, which
-Jupyter does not display). They are dropped from the fresh outputs before nbval
-compares them; every other output is compared.
+The published notebook has the numbers a lecture stores with ``glue`` written into
+its prose, and the outputs that carried them (only ``application/papermill.record/*``
+data, which Jupyter does not display) dropped; a fresh run makes them again. They are
+dropped from both sides before nbval compares the outputs; every other output is
+compared, after the substitutions of ``sanitize.cfg``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def _without_glue(outputs):
 
 
 def compare_outputs(self, test, ref, skip_compare=None):
-    return _compare_outputs(self, _without_glue(test), ref, skip_compare)
+    return _compare_outputs(self, _without_glue(test), _without_glue(ref), skip_compare)
 
 
 IPyNbCell.compare_outputs = compare_outputs
