@@ -88,6 +88,14 @@ def test_reference_posterior_agrees_with_quadrature(exact):
         assert row["r_hat"] < 1.001
 
 
+def test_each_school_is_shrunk_towards_the_population_mean():
+    """What the chapter says of the reference: E[theta_j | y] lies between y_j and E[mu | y]."""
+    mu = REFERENCE["mu"]["mean"]
+    for j in range(8):
+        mean = REFERENCE[f"theta_{j + 1}"]["mean"]
+        assert min(Y[j], mu) < mean < max(Y[j], mu), (j + 1, Y[j], mean, mu)
+
+
 def test_known_values_of_the_eight_schools_posterior(exact):
     """The textbook numbers (e.g. BDA3 ch. 5, with this prior): mu about 4.4, tau about 3.6."""
     assert exact["mu"][0] == pytest.approx(4.4, abs=0.05)
