@@ -16,9 +16,10 @@ from bayesbook import data, mcmc, models
 
 Y, SIGMA = data.eight_schools()
 REFERENCE = data.eight_schools_reference()["summary"]
-# The chapter's settings (lectures/eight_schools.md).
-TARGETS = [0.8, 0.9, 0.95]
-CHAPTER = {"num_warmup": 800, "num_samples": 1500}
+# The chapter's sweep (lectures/eight_schools.md): three centred runs, then the non-centred one.
+TARGETS = [0.8, 0.9, 0.95, 0.9]
+CENTRING = [1.0, 1.0, 1.0, 0.0]
+CHAPTER = {"num_warmup": 500, "num_samples": 1000, "seed": 9}
 
 
 # --- exact posterior by quadrature over tau ------------------------------------------
@@ -108,7 +109,8 @@ def test_models_simulate_when_y_is_none():
     import jax
     from numpyro.infer import Predictive
 
-    for model in (models.numpyro_eight_schools_centered, models.numpyro_eight_schools_noncentered):
+    for model in (models.numpyro_eight_schools_centered, models.numpyro_eight_schools_noncentered,
+                  models.numpyro_eight_schools):
         draws = Predictive(model, num_samples=4000)(jax.random.PRNGKey(0), SIGMA)
         assert draws["y"].shape == (4000, 8)
         # mu ~ Normal(0, 5), tau ~ HalfCauchy(5): the median of tau is 5
@@ -139,11 +141,11 @@ def test_centred_and_noncentred_log_densities_differ_by_the_jacobian():
 
 # --- the sweep runner ---------------------------------------------------------------------
 
-def _normal_model(scale):
+def _normal_model(scale, loc=0.0):
     import numpyro
     import numpyro.distributions as dist
 
-    numpyro.sample("x", dist.Normal(0.0, scale))
+    numpyro.sample("x", dist.Normal(loc, scale))
 
 
 def test_sweep_run_at_one_target_equals_run_nuts():
@@ -156,6 +158,60 @@ def test_sweep_run_at_one_target_equals_run_nuts():
     assert [run.num_chains for run in sweep] == [2, 2]
 
 
+def test_sweep_kwargs_reach_the_model_as_numbers():
+    """A swept keyword gives each run its own value, and the run equals run_nuts with that value."""
+    import jax.numpy as jnp
+
+    options = {"num_chains": 2, "num_warmup": 200, "num_samples": 300, "seed": 5}
+    sweep = mcmc.run_nuts_sweep(_normal_model, 1.0, target_accept_probs=[0.8, 0.8],
+                                sweep_kwargs={"loc": [0.0, 10.0]}, **options)
+    single = mcmc.run_nuts(_normal_model, 1.0, model_kwargs={"loc": jnp.asarray(10.0, jnp.float32)}, **options)
+    np.testing.assert_allclose(sweep[1].posterior["x"], single.posterior["x"], rtol=1e-5, atol=1e-5)
+    assert abs(sweep[0].posterior["x"].mean()) < 0.3
+    assert abs(sweep[1].posterior["x"].mean() - 10.0) < 0.3
+
+
+@pytest.mark.parametrize("sweep_kwargs, error", [
+    ({"loc": [0.0]}, ValueError),                 # one value for two runs
+    ({"loc": [0.0, "a"]}, TypeError),
+    ({"loc": [0.0, float("nan")]}, ValueError),
+    ({"scale": [1.0, 2.0]}, ValueError),          # also in model_kwargs
+    ([("loc", [0.0, 1.0])], TypeError),
+])
+def test_sweep_rejects_bad_sweep_kwargs(sweep_kwargs, error):
+    with pytest.raises(error, match="sweep_kwargs"):
+        mcmc.run_nuts_sweep(_normal_model, model_kwargs={"scale": 1.0}, target_accept_probs=[0.8, 0.9],
+                            sweep_kwargs=sweep_kwargs)
+
+
+def test_the_swept_model_is_centred_at_one_and_non_centred_at_zero():
+    """models.numpyro_eight_schools with a traced centring equals the centred model's density at 1
+    (up to rounding) and the hand-written non-centred model's at 0."""
+    import jax
+    import jax.numpy as jnp
+    from numpyro.infer.util import log_density
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        mu, tau, eta = rng.normal(0, 5), np.exp(rng.normal()), rng.normal(size=8)
+        theta = mu + tau * eta
+
+        def swept(centered, latent):
+            return log_density(models.numpyro_eight_schools, (SIGMA,), {"y": Y, "centered": centered},
+                               {"mu": mu, "tau": tau, "theta_decentered": latent})[0]
+
+        at_one = jax.jit(swept)(jnp.asarray(1.0), theta)
+        centred, _ = log_density(models.numpyro_eight_schools_centered, (SIGMA,), {"y": Y},
+                                 {"mu": mu, "tau": tau, "theta": theta})
+        at_zero = jax.jit(swept)(jnp.asarray(0.0), eta)
+        noncentred, _ = log_density(models.numpyro_eight_schools_noncentered, (SIGMA,), {"y": Y},
+                                    {"mu": mu, "tau": tau, "eta": eta})
+        assert float(at_one) == pytest.approx(float(centred), abs=1e-4)
+        assert float(at_zero) == pytest.approx(float(noncentred), abs=1e-4)
+        # the two parameterisations really differ: by the Jacobian, 8 log tau
+        assert float(noncentred) - float(centred) == pytest.approx(8 * np.log(tau), abs=1e-3)
+
+
 @pytest.mark.parametrize("targets, error", [([], ValueError), ([0.8, 1.0], ValueError), ("0.8", TypeError),
                                             (0.8, TypeError)])
 def test_sweep_rejects_bad_targets(targets, error):
@@ -166,15 +222,19 @@ def test_sweep_rejects_bad_targets(targets, error):
 # --- the chapter's runs against the reference ------------------------------------------------
 
 @pytest.fixture(scope="module")
-def noncentred():
-    return mcmc.run_nuts(models.numpyro_eight_schools_noncentered, SIGMA, model_kwargs={"y": Y},
-                         seed=2, target_accept_prob=0.9, **CHAPTER)
+def chapter_sweep():
+    return mcmc.run_nuts_sweep(models.numpyro_eight_schools, SIGMA, model_kwargs={"y": Y}, target_accept_probs=TARGETS,
+                               sweep_kwargs={"centered": CENTRING}, **CHAPTER)
 
 
 @pytest.fixture(scope="module")
-def centred_sweep():
-    return mcmc.run_nuts_sweep(models.numpyro_eight_schools_centered, SIGMA, model_kwargs={"y": Y},
-                               target_accept_probs=TARGETS, seed=1, **CHAPTER)
+def noncentred(chapter_sweep):
+    return chapter_sweep[3]
+
+
+@pytest.fixture(scope="module")
+def centred_sweep(chapter_sweep):
+    return chapter_sweep[:3]
 
 
 def _posterior(run):
@@ -199,7 +259,7 @@ def test_noncentred_run_matches_the_reference(noncentred):
     # theta is recorded as the deterministic mu + tau * eta
     np.testing.assert_allclose(noncentred.posterior["theta"],
                                noncentred.posterior["mu"][..., None] + noncentred.posterior["tau"][..., None]
-                               * noncentred.posterior["eta"], rtol=1e-5, atol=1e-5)
+                               * noncentred.posterior["theta_decentered"], rtol=1e-5, atol=1e-5)
 
 
 def test_centred_run_diverges_and_overestimates_log_tau(centred_sweep, noncentred):
@@ -226,7 +286,7 @@ def test_pyro_noncentred_run_matches_the_reference():
 
     run = mcmc.run_nuts(models.pyro_eight_schools_noncentered, torch.tensor(SIGMA, dtype=torch.float32),
                         backend="pyro", model_kwargs={"y": torch.tensor(Y, dtype=torch.float32)},
-                        num_chains=2, num_warmup=80, num_samples=120, seed=3)
+                        num_chains=2, num_warmup=60, num_samples=100, seed=4)
     summary = run.summary(["mu", "tau"])
     for name in ["mu", "tau"]:
         combined = np.hypot(summary.loc[name, "mcse_mean"], REFERENCE[name]["mcse_mean"])

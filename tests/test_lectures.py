@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -114,3 +115,39 @@ def test_install_cell_installs_the_lib_from_the_repository_when_missing(path):
     command = calls[0]
     assert command[1:4] == ["-m", "pip", "install"]
     assert f"bayesbook @ git+{CONFIG['repository']['url']}" in command
+
+
+ARVIZ_IMPORT = textwrap.dedent(
+    """
+    import sys, warnings
+    warnings.simplefilter("default")
+    exec(compile(sys.stdin.read(), "install-cell", "exec"), {})
+    import arviz
+    warnings.warn("another FutureWarning", FutureWarning)
+    """
+)
+
+
+def import_arviz_on_a_new_day(source: str, cache: Path) -> str:
+    """stderr of importing ArviZ after ``source``, with an empty cache: ArviZ's first import of a day."""
+    result = subprocess.run(
+        [sys.executable, "-c", ARVIZ_IMPORT], input=source, capture_output=True, text=True, check=True,
+        timeout=120, env={**os.environ, "XDG_CACHE_HOME": str(cache)},
+    )
+    return result.stderr
+
+
+def test_install_cell_hides_only_arviz_daily_refactor_warning(tmp_path):
+    """Without the filter a fresh machine's first ArviZ import writes a FutureWarning to
+    stderr, which the build (nb_output_stderr: warn, -W) would turn into a failure."""
+    source = install_cell(LECTURES[0]).source
+    without = import_arviz_on_a_new_day("", tmp_path / "first")
+    assert "ArviZ is undergoing a major refactor" in without
+    with_filter = import_arviz_on_a_new_day(source, tmp_path / "second")
+    assert "ArviZ is undergoing" not in with_filter
+    assert "another FutureWarning" in with_filter  # other warnings still show
+
+
+def test_every_install_cell_is_the_same():
+    sources = {path.stem: install_cell(path).source for path in LECTURES}
+    assert len(set(sources.values())) == 1, "the lectures' hidden set-up cells differ"

@@ -6,7 +6,7 @@ acceptance rates, step sizes and the time spent compiling and sampling. It conve
 to an ArviZ ``InferenceData`` for summaries (bulk and tail ESS, R-hat) and plots.
 
 :func:`run_nuts_sweep` runs one NumPyro model at several target acceptance
-probabilities as one compiled program. :func:`run_coin` is the coin model of :mod:`bayesbook.models` with a prior of
+probabilities (and values of a model argument) as one compiled program. :func:`run_coin` is the coin model of :mod:`bayesbook.models` with a prior of
 :mod:`bayesbook.priors`, and :func:`run_coin_grid` runs many priors and sample sizes
 of the coin model as **one** compiled NumPyro program.
 
@@ -333,8 +333,9 @@ def run_nuts_sweep(
     seed: int = 0,
     max_tree_depth: int = 10,
     model_kwargs: dict | None = None,
+    sweep_kwargs: dict[str, Sequence[float]] | None = None,
 ) -> list[MCMCResult]:
-    """NUTS on a NumPyro model at several target acceptance probabilities, compiled once.
+    """NUTS on a NumPyro model at several settings, compiled once.
 
     Returns one :class:`MCMCResult` per value of ``target_accept_probs``, in order. All
     ``len(target_accept_probs) * num_chains`` chains run side by side in one
@@ -342,6 +343,14 @@ def run_nuts_sweep(
     setting uses the chain keys of ``run_nuts(..., seed=seed)``, so the sweep's run at
     0.8 is :func:`run_nuts`'s default run (up to floating-point rounding). The compile
     and sampling times of each result are equal shares of the whole program's.
+
+    ``sweep_kwargs`` maps a keyword argument of the model to one number per run (as many
+    as ``target_accept_probs``); the model receives it as a traced scalar, so settings
+    that differ in it still share the one compiled program. Example: a model with a
+    ``centered`` argument run centred at two targets and non-centred at one::
+
+        run_nuts_sweep(model, sigma, target_accept_probs=[0.8, 0.95, 0.9],
+                       sweep_kwargs={"centered": [1.0, 1.0, 0.0]})
     """
     import jax
     import jax.numpy as jnp
@@ -356,12 +365,14 @@ def run_nuts_sweep(
     if not callable(model):
         raise TypeError(f"model must be a callable, got {type(model).__name__}")
     kwargs = dict(model_kwargs or {})
+    swept = _check_sweep_kwargs(sweep_kwargs, len(target_accept_probs), kwargs)
     one_chain = _numpyro_one_chain(model, num_warmup, num_samples, None, max_tree_depth)
     chain_keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)
     keys = jnp.tile(chain_keys, (len(target_accept_probs), 1))
     accepts = jnp.repeat(jnp.asarray(target_accept_probs, jnp.float32), num_chains)
-    program = jax.jit(jax.vmap(lambda key, accept: one_chain(key, accept, *model_args, **kwargs)))
-    (samples, extra), compile_seconds, sampling_seconds = _compile_and_run(program, keys, accepts)
+    swept = {name: jnp.repeat(jnp.asarray(values, jnp.float32), num_chains) for name, values in swept.items()}
+    program = jax.jit(jax.vmap(lambda key, accept, swept: one_chain(key, accept, *model_args, **kwargs, **swept)))
+    (samples, extra), compile_seconds, sampling_seconds = _compile_and_run(program, keys, accepts, swept)
     shape = (len(target_accept_probs), num_chains)
     samples = {name: np.asarray(value).reshape(shape + value.shape[1:]) for name, value in samples.items()}
     stats = {name: value.reshape(shape + value.shape[1:]) for name, value in _numpyro_stats(extra).items()}
@@ -371,6 +382,22 @@ def run_nuts_sweep(
                    "numpyro", num_warmup, compile_seconds / share, sampling_seconds / share)
         for i in range(share)
     ]
+
+
+def _check_sweep_kwargs(sweep_kwargs, num_runs: int, model_kwargs: dict) -> dict[str, list[float]]:
+    if sweep_kwargs is None:
+        return {}
+    if not isinstance(sweep_kwargs, dict):
+        raise TypeError(f"sweep_kwargs must be a dict of keyword -> one number per run, got {type(sweep_kwargs).__name__}")
+    checked = {}
+    for name, values in sweep_kwargs.items():
+        if not isinstance(name, str) or name in model_kwargs:
+            raise ValueError(f"sweep_kwargs keys must be keyword names not also in model_kwargs, got {name!r}")
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) != num_runs:
+            raise ValueError(f"sweep_kwargs[{name!r}] must be a sequence of {num_runs} numbers, "
+                             "one per value of target_accept_probs")
+        checked[name] = [check_real(f"sweep_kwargs[{name!r}]", value) for value in values]
+    return checked
 
 
 def run_coin(prior: Prior, k: int, n: int, *, backend: str = "numpyro", **options) -> MCMCResult:

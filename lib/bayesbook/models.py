@@ -96,6 +96,25 @@ def numpyro_eight_schools_noncentered(sigma, y=None):
         numpyro.sample("y", dist.Normal(theta, sigma), obs=y)
 
 
+def numpyro_eight_schools(sigma, y=None, centered=1.0):
+    """Eight schools with the centring of ``theta`` a number: 1 is centred, 0 non-centred (NumPyro).
+
+    The centred model with NumPyro's ``LocScaleReparam(centered)`` applied to ``theta``:
+    the sampler moves in ``theta_decentered ~ Normal(centered * mu, tau**centered)`` and
+    ``theta = mu + tau**(1 - centered) * (theta_decentered - centered * mu)`` is
+    deterministic. At ``centered=0`` this is the non-centred model (with ``eta`` called
+    ``theta_decentered``); at 1 it is the centred one. A ``centered`` that is a JAX
+    value (traced, as in :func:`bayesbook.mcmc.run_nuts_sweep`) always gives these sites,
+    so one compiled sampler serves every value; the Python number ``1`` leaves the
+    model unchanged instead, with ``theta`` sampled directly.
+    """
+    import numpyro
+    from numpyro.infer.reparam import LocScaleReparam
+
+    config = {"theta": LocScaleReparam(centered=centered)}
+    return numpyro.handlers.reparam(numpyro_eight_schools_centered, config=config)(sigma, y)
+
+
 def pyro_eight_schools_noncentered(sigma, y=None):
     """The non-centred eight schools model in Pyro (``sigma`` and ``y`` are tensors)."""
     import pyro
