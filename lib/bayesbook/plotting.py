@@ -91,3 +91,26 @@ def draws_against_exact(
     ax.plot(theta, posterior.pdf(theta), color="black", linewidth=1.2, label="exact")
     ax.set_xlim(low, high)
     return ax
+
+
+def covariance_ellipse(ax: plt.Axes, mean, covariance, *, probability: float = 0.9, **line_options) -> None:
+    """Draw the ellipse holding ``probability`` of a 2-D Gaussian with this mean and covariance.
+
+    The ellipse is ``{x: (x - mean)' covariance^-1 (x - mean) = r^2}`` with ``r^2`` the
+    ``probability`` quantile of a chi-square with 2 degrees of freedom,
+    ``-2 log(1 - probability)``. Raises ``ValueError`` for a covariance that is not
+    2 x 2 symmetric positive definite or a probability outside (0, 1).
+    """
+    mean = np.asarray(mean, dtype=float)
+    covariance = np.asarray(covariance, dtype=float)
+    if mean.shape != (2,) or covariance.shape != (2, 2):
+        raise ValueError(f"mean must have shape (2,) and covariance (2, 2), got {mean.shape} and {covariance.shape}")
+    if not np.allclose(covariance, covariance.T) or np.any(np.linalg.eigvalsh(covariance) <= 0):
+        raise ValueError("covariance must be symmetric positive definite")
+    if not 0.0 < probability < 1.0:
+        raise ValueError(f"probability must lie strictly between 0 and 1, got {probability}")
+    radius = np.sqrt(-2.0 * np.log1p(-probability))
+    angle = np.linspace(0.0, 2.0 * np.pi, 200)
+    circle = np.stack([np.cos(angle), np.sin(angle)])
+    points = mean[:, None] + radius * np.linalg.cholesky(covariance) @ circle
+    ax.plot(points[0], points[1], **line_options)
