@@ -16,6 +16,12 @@ before them:
 A run still descending, however slowly, shows a drop many standard errors large; a
 run that has reached its optimum only shows noise. A loss that *rises* between the
 windows is not converged either (an optimiser whose steps are too large).
+
+The loss can only reveal a drift larger than its own noise, and with one particle per
+step and a tiny learning rate a run can creep towards the optimum far more slowly
+than that. :func:`check_parameters` applies the same test to every unconstrained
+parameter of the guide, whose steps under Adam are about the learning rate and whose
+jitter is therefore small: a parameter still drifting is caught there.
 """
 
 from __future__ import annotations
@@ -75,7 +81,19 @@ def _variance_of_mean(values: np.ndarray) -> float:
     return float(np.sum(residuals**2) / (BATCHES - 2) / BATCHES)
 
 
-def check_convergence(losses, *, window: int = 200, z: float = 3.0, rtol: float = 1e-6) -> ConvergenceReport:
+def _compare_windows(values: np.ndarray, window: int, z: float, tolerance_floor: float):
+    earlier, last = values[-2 * window:-window], values[-window:]
+    drop = float(earlier.mean() - last.mean())
+    standard_error = float(np.sqrt(_variance_of_mean(earlier) + _variance_of_mean(last)))
+    tolerance = max(z * standard_error, tolerance_floor)
+    return abs(drop) <= tolerance, drop, standard_error, tolerance, float(last.mean())
+
+
+def _default_window(window, steps: int) -> int:
+    return max(10, steps // 5) if window is None else window
+
+
+def check_convergence(losses, *, window: int | None = None, z: float = 3.0, rtol: float = 1e-6) -> ConvergenceReport:
     """Check whether an SVI loss history has stopped changing, relative to its noise.
 
     Parameters
@@ -85,8 +103,8 @@ def check_convergence(losses, *, window: int = 200, z: float = 3.0, rtol: float 
         ``2 * window`` long (``SVIRunResult.losses`` in NumPyro, or the list of values
         ``svi.step`` returned in Pyro).
     window
-        Steps per window (at least 10). Pick it well above the number of steps over
-        which consecutive losses are correlated and well below the run's length.
+        Steps per window (at least 10); by default a fifth of the run. Pick it well
+        above the number of steps over which consecutive losses are correlated.
     z
         How many standard errors of drop still count as noise.
     rtol
@@ -95,7 +113,6 @@ def check_convergence(losses, *, window: int = 200, z: float = 3.0, rtol: float 
     Raises ``ValueError`` naming the argument for a history that is too short, not
     one-dimensional or not finite, or bad settings.
     """
-    window = check_integer("window", window, minimum=10)
     z = check_positive("z", z)
     rtol = check_positive("rtol", rtol)
     try:
@@ -104,14 +121,104 @@ def check_convergence(losses, *, window: int = 200, z: float = 3.0, rtol: float 
         raise ValueError(f"losses must be a 1-D sequence of numbers: {error}") from None
     if values.ndim != 1:
         raise ValueError(f"losses must be one-dimensional, got an array of shape {values.shape}")
+    window = check_integer("window", _default_window(window, len(values)), minimum=10)
     if len(values) < 2 * window:
         raise ValueError(f"losses must hold at least 2 * window = {2 * window} values, got {len(values)}; "
                          "run more steps or pass a smaller window")
     if not np.all(np.isfinite(values)):
         raise ValueError("losses must be finite; the run produced nan or inf (a learning rate too large?)")
-    earlier, last = values[-2 * window:-window], values[-window:]
-    drop = float(earlier.mean() - last.mean())
-    standard_error = float(np.sqrt(_variance_of_mean(earlier) + _variance_of_mean(last)))
-    final_loss = float(last.mean())
-    tolerance = max(z * standard_error, rtol * (1.0 + abs(final_loss)))
-    return ConvergenceReport(abs(drop) <= tolerance, drop, standard_error, tolerance, final_loss, window)
+    final_loss = float(values[-window:].mean())
+    converged, drop, standard_error, tolerance, _ = _compare_windows(values, window, z, rtol * (1.0 + abs(final_loss)))
+    return ConvergenceReport(converged, drop, standard_error, tolerance, final_loss, window)
+
+
+@dataclass(frozen=True)
+class ParameterReport:
+    """The outcome of :func:`check_parameters`: every coordinate's verdict and the worst one.
+
+    ``table`` has one row per parameter coordinate (``name[index]``) with its ``drift``
+    (mean over the last window minus mean over the one before, in unconstrained units),
+    the drift's ``standard_error``, ``drift / SE`` and ``converged``.
+    """
+
+    converged: bool
+    worst: str
+    table: object
+    window: int
+
+    def __str__(self) -> str:
+        row = self.table.loc[self.worst]
+        verdict = "every parameter is stable" if self.converged else f"NOT converged: {self.worst} is still moving"
+        return (f"{verdict} (largest drift: {self.worst} by {row['drift']:.3g} over the last {self.window} steps, "
+                f"{row['drift / SE']:.1f} standard errors)")
+
+
+def check_parameters(history: dict, *, window: int | None = None, z: float = 10.0, atol: float = 0.01) -> ParameterReport:
+    """Check that every unconstrained guide parameter has stopped drifting.
+
+    ``history`` maps each parameter's name to its values after every step, an array of
+    shape ``(steps, *shape)`` (``SVIRun.history`` of :func:`bayesbook.svi.run_svi`).
+    Each coordinate gets the test of :func:`check_convergence`: its mean over the last
+    ``window`` steps (by default a fifth of the run) against the mean over the
+    ``window`` before, with batch-mean standard errors. It counts as stable when the
+    drift is within ``z`` standard errors or below ``atol`` (in unconstrained units:
+    0.01 in a log-scale parameter is a 1 % change). ``z`` defaults to 10, not 3:
+    stochastic-gradient iterates wander like a random walk within a window, which
+    batch means absorb only in part, and many coordinates are tested at once.
+
+    Raises ``ValueError`` naming the argument for an empty or ragged history, a history
+    shorter than ``2 * window`` steps, non-finite values or bad settings.
+    """
+    import pandas as pd
+
+    z = check_positive("z", z)
+    atol = check_positive("atol", atol)
+    if not isinstance(history, dict) or not history:
+        raise ValueError("history must be a non-empty dict of parameter name -> array of shape (steps, ...)")
+    steps = len(np.asarray(next(iter(history.values()))))
+    window = check_integer("window", _default_window(window, steps), minimum=10)
+    rows = {}
+    for name, values in history.items():
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 0 or len(values) < 2 * window:
+            raise ValueError(f"history[{name!r}] must hold at least 2 * window = {2 * window} steps")
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"history[{name!r}] must be finite")
+        flat = values.reshape(len(values), -1)
+        for index in range(flat.shape[1]):
+            label = name if flat.shape[1] == 1 else f"{name}[{index}]"
+            # the "drop" of the negated values is the drift: last window's mean minus the earlier one's
+            converged, drift, standard_error, _, _ = _compare_windows(-flat[:, index], window, z, atol)
+            ratio = abs(drift) / standard_error if standard_error > 0 else np.inf
+            rows[label] = {"drift": drift, "standard error": standard_error, "drift / SE": ratio,
+                           "converged": converged}
+    table = pd.DataFrame(rows).T.astype({"drift": float, "standard error": float, "drift / SE": float,
+                                         "converged": bool})
+    unstable = table[~table["converged"]]
+    worst = (unstable if len(unstable) else table)["drift / SE"].idxmax()
+    return ParameterReport(bool(table["converged"].all()), worst, table, window)
+
+
+@dataclass(frozen=True)
+class SVIConvergence:
+    """Both checks of one SVI run: ``converged`` only if the loss and every parameter are settled."""
+
+    converged: bool
+    loss: ConvergenceReport
+    parameters: ParameterReport
+
+    def __str__(self) -> str:
+        return f"loss: {self.loss}\nparameters: {self.parameters}"
+
+
+def check_svi(run, *, window: int | None = None) -> SVIConvergence:
+    """:func:`check_convergence` on ``run.losses`` and :func:`check_parameters` on ``run.history``.
+
+    ``run`` is a :class:`bayesbook.svi.SVIRun` (or anything with ``losses`` and
+    ``history``); ``window`` as in those functions (default: a fifth of the run).
+    """
+    if not hasattr(run, "losses") or not hasattr(run, "history"):
+        raise TypeError(f"run must be an SVIRun with losses and history, got {type(run).__name__}")
+    loss = check_convergence(run.losses, window=window)
+    parameters = check_parameters(run.history, window=window)
+    return SVIConvergence(loss.converged and parameters.converged, loss, parameters)

@@ -37,10 +37,17 @@ LOSSES = ("trace", "tracegraph")
 
 @dataclass
 class SVIRun:
-    """A fitted guide: ``params`` (constrained), ``losses`` (negative ELBO estimate per step)."""
+    """A fitted guide.
+
+    ``params`` are its parameters (constrained), ``losses`` the negative ELBO estimate
+    at every step, and ``history`` the parameters in the optimiser's unconstrained
+    space after every step, ``{name: array (steps, *shape)}``, for
+    :func:`bayesbook.convergence.check_parameters`.
+    """
 
     params: dict[str, np.ndarray]
     losses: np.ndarray
+    history: dict[str, np.ndarray]
     settings: SVISettings
     compile_seconds: float
     run_seconds: float
@@ -121,13 +128,14 @@ def run_svi(
         def step(carry, index):
             state, total = carry
             state, loss_value = svi.update(state, *model_args, **kwargs)
+            unconstrained = svi.optim.get_params(state.optim_state)
             weight = (index >= first_averaged).astype(jnp.result_type(float))
-            total = jax.tree.map(lambda t, value: t + weight * value, total, svi.optim.get_params(state.optim_state))
-            return (state, total), loss_value
+            total = jax.tree.map(lambda t, value: t + weight * value, total, unconstrained)
+            return (state, total), (loss_value, unconstrained)
 
-        (state, total), losses = jax.lax.scan(step, (state, zeros), jnp.arange(settings.num_steps))
+        (state, total), (losses, history) = jax.lax.scan(step, (state, zeros), jnp.arange(settings.num_steps))
         # average in the optimiser's unconstrained space, then constrain
-        return svi.constrain_fn(jax.tree.map(lambda t: t / count, total)), losses
+        return svi.constrain_fn(jax.tree.map(lambda t: t / count, total)), losses, history
 
     key = jax.random.PRNGKey(seed)
     if batched:
@@ -138,12 +146,14 @@ def run_svi(
     begin = perf_counter()
     compiled = jax.jit(program).lower(*arguments).compile(FAST_COMPILE if fast_compile else None)
     compiled_at = perf_counter()
-    params, losses = jax.block_until_ready(compiled(*arguments))
+    params, losses, history = jax.block_until_ready(compiled(*arguments))
     run_seconds = perf_counter() - compiled_at
     compile_seconds = compiled_at - begin
     if not batched:
         return SVIRun({name: np.asarray(value) for name, value in params.items()}, np.asarray(losses, float),
-                      settings, compile_seconds, run_seconds)
+                      {name: np.asarray(value) for name, value in history.items()}, settings, compile_seconds,
+                      run_seconds)
     share = len(starts)
     return [SVIRun({name: np.asarray(value[i]) for name, value in params.items()}, np.asarray(losses[i], float),
-                   settings, compile_seconds / share, run_seconds / share) for i in range(share)]
+                   {name: np.asarray(value[i]) for name, value in history.items()}, settings,
+                   compile_seconds / share, run_seconds / share) for i in range(share)]
