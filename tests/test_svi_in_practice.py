@@ -285,6 +285,19 @@ def test_mean_field_autoguide_has_no_correlation_and_too_small_variances(autogui
     assert fit.params["z_auto_scale"].shape == (2,)
 
 
+def test_low_rank_covariance_as_the_chapter_reads_it_from_the_parameters():
+    """The chapter's diag(s) (W W' + I) diag(s) against NumPyro's own LowRankMultivariateNormal."""
+    from numpyro.infer.autoguide import AutoLowRankMultivariateNormal
+
+    guide = AutoLowRankMultivariateNormal(correlated_target)
+    fit = run_svi(correlated_target, guide, settings=AUTO, seed=3)
+    scale, cov_factor = fit.params["auto_scale"], fit.params["auto_cov_factor"]
+    factor = scale[:, None] * cov_factor
+    chapter = factor @ factor.T + np.diag(scale**2)
+    np.testing.assert_allclose(np.asarray(guide.get_posterior(fit.params).covariance_matrix), chapter, rtol=1e-5)
+    np.testing.assert_allclose(chapter, TARGET_COV, rtol=0.10)  # rank one plus a diagonal suffices in 2-D
+
+
 @pytest.mark.parametrize("guide_name", ["AutoNormal", "AutoMultivariateNormal"])
 def test_the_check_flags_a_tiny_learning_rate_on_the_gaussian_target(guide_name):
     from numpyro.infer import autoguide
