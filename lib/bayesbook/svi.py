@@ -81,7 +81,7 @@ def run_svi(
     loss
         ``"trace"`` (``Trace_ELBO``) or ``"tracegraph"`` (``TraceGraph_ELBO``).
     fast_compile
-        Compile with :data:`bayesbook.vi.FAST_COMPILE`: about half the compile time
+        Compile with :data:`bayesbook.vi.FAST_COMPILE`: less compile time
         for steps that are somewhat slower, which pays for small models.
 
     Raises ``TypeError``/``ValueError`` naming the argument for a bad model, guide,
