@@ -27,7 +27,7 @@ from time import perf_counter
 import numpy as np
 
 from ._checks import check_choice, check_integer
-from .vi import FAST_COMPILE, SVISettings
+from .vi import FAST_COMPILE, SVISettings, run_steps
 
 #: The ELBO estimators :func:`run_svi` accepts: NumPyro's ``Trace_ELBO`` (reparameterised
 #: gradients only) and ``TraceGraph_ELBO`` (adds score-function terms for guide sites
@@ -118,24 +118,12 @@ def run_svi(
     kwargs = dict(model_kwargs or {})
     estimator = (Trace_ELBO if loss == "trace" else TraceGraph_ELBO)(num_particles=settings.num_particles)
     svi = SVI(model, guide, Adam(settings.learning_rate_at), estimator)
-    first_averaged = settings.first_averaged_step
-    count = settings.num_steps - first_averaged
 
     def fit(key, start):
         state = svi.init(key, *model_args, init_params=start, **kwargs)
-        zeros = jax.tree.map(jnp.zeros_like, svi.optim.get_params(state.optim_state))
-
-        def step(carry, index):
-            state, total = carry
-            state, loss_value = svi.update(state, *model_args, **kwargs)
-            unconstrained = svi.optim.get_params(state.optim_state)
-            weight = (index >= first_averaged).astype(jnp.result_type(float))
-            total = jax.tree.map(lambda t, value: t + weight * value, total, unconstrained)
-            return (state, total), (loss_value, unconstrained)
-
-        (state, total), (losses, history) = jax.lax.scan(step, (state, zeros), jnp.arange(settings.num_steps))
-        # average in the optimiser's unconstrained space, then constrain
-        return svi.constrain_fn(jax.tree.map(lambda t: t / count, total)), losses, history
+        averaged, losses, history = run_steps(svi, state, settings, *model_args, **kwargs)
+        # averaged in the optimiser's unconstrained space, then constrained
+        return svi.constrain_fn(averaged), losses, history
 
     key = jax.random.PRNGKey(seed)
     if batched:

@@ -239,30 +239,46 @@ def pyro_guide(family: str, low: float, high: float, init: dict):
 # -- fitting ---------------------------------------------------------------------------------
 
 
-def _numpyro_fit_function(model, guide, settings: SVISettings):
-    """``fit(key, *args) -> (unconstrained params, losses)``: one SVI run as a ``lax.scan``."""
+def run_steps(svi, state, settings: SVISettings, *args, **kwargs):
+    """``settings.num_steps`` updates of a NumPyro ``SVI`` from ``state``, as one ``lax.scan``.
+
+    Returns ``(averaged, losses, history)``: the optimiser's unconstrained parameters
+    averaged over the steps from ``settings.first_averaged_step`` on (the last iterate
+    when there is no averaging), the loss at every step, and the unconstrained
+    parameters after every step. Shared by :func:`fit_coin` and
+    :func:`bayesbook.svi.run_svi`.
+    """
     import jax
     import jax.numpy as jnp
+
+    first_averaged = settings.first_averaged_step
+    zeros = jax.tree.map(jnp.zeros_like, svi.optim.get_params(state.optim_state))
+
+    def step(carry, index):
+        state, total = carry
+        state, loss = svi.update(state, *args, **kwargs)
+        unconstrained = svi.optim.get_params(state.optim_state)
+        weight = (index >= first_averaged).astype(jnp.result_type(float))
+        total = jax.tree.map(lambda t, value: t + weight * value, total, unconstrained)
+        return (state, total), (loss, unconstrained)
+
+    (_, total), (losses, history) = jax.lax.scan(step, (state, zeros), jnp.arange(settings.num_steps))
+    count = settings.num_steps - first_averaged
+    return jax.tree.map(lambda t: t / count, total), losses, history
+
+
+def _numpyro_fit_function(model, guide, settings: SVISettings):
+    """``fit(key, *args) -> (unconstrained params, losses)``: one SVI run as a ``lax.scan``."""
     from numpyro.infer import SVI, Trace_ELBO
     from numpyro.optim import Adam
 
     svi = SVI(model, guide, Adam(settings.learning_rate_at), Trace_ELBO(num_particles=settings.num_particles))
-    first_averaged = settings.first_averaged_step
 
     def fit(key, *args):
-        state = svi.init(key, *args)
-        zeros = jax.tree.map(jnp.zeros_like, svi.get_params(state))
-
-        def step(carry, index):
-            state, total = carry
-            state, loss = svi.update(state, *args)
-            weight = (index >= first_averaged).astype(jnp.result_type(float))
-            total = jax.tree.map(lambda t, value: t + weight * value, total, svi.get_params(state))
-            return (state, total), loss
-
-        (state, total), losses = jax.lax.scan(step, (state, zeros), jnp.arange(settings.num_steps))
-        count = settings.num_steps - first_averaged
-        return jax.tree.map(lambda t: t / count, total), losses
+        # the guides of this module declare unconstrained parameters, so the optimiser's
+        # values are the parameters themselves
+        averaged, losses, _ = run_steps(svi, svi.init(key, *args), settings, *args)
+        return averaged, losses
 
     return fit
 
