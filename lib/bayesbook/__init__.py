@@ -9,14 +9,16 @@ Modules
 -------
 data
     Simulating coin-flip (Bernoulli) data and counting successes; the eight schools
-    data and their stored reference posterior.
+    data and their stored reference posterior; simulated regressions, with outliers.
 exact
-    Closed-form results (the Beta posterior, evidence, Beta KL) and the
-    quadrature posterior for any prior on [0, 1].
+    Closed-form results (the Beta posterior, evidence, Beta KL), the
+    quadrature posterior for any prior on [0, 1], the Gaussian posterior of a
+    linear regression with known noise, and the KL between two Gaussians.
 priors, numpyro_dists, pyro_dists
     Every prior of the book for NumPyro and Pyro, and the distributions they lack.
 models
-    The coin model, once per library; eight schools, centred and non-centred.
+    The coin model, once per library; eight schools, centred and non-centred;
+    linear regression (NumPyro, and Pyro as a ``PyroModule``) and its outlier mixture.
 mcmc
     NUTS in both libraries with its diagnostics; one compiled program for a grid
     of posteriors or a sweep of target acceptance probabilities.

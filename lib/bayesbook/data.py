@@ -7,6 +7,10 @@ which both NumPyro and Pyro accept.
 Chapter 6 uses the eight schools of Rubin (1981) (also in Gelman et al., *Bayesian Data
 Analysis*): the estimated effect of a coaching programme on test scores in each of
 eight schools, with its standard error (:func:`eight_schools`).
+
+Chapter 7 simulates regressions with one predictor: points on a line with Gaussian
+noise (:func:`simulate_regression`), and the same with a fraction of the points
+replaced by draws from a broad background population (:func:`simulate_outliers`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from importlib import resources
 
 import numpy as np
 
-from ._checks import check_integer, check_probability
+from ._checks import check_integer, check_positive, check_probability, check_real
 
 
 def simulate_bernoulli(theta: float, n: int, seed: int) -> np.ndarray:
@@ -105,3 +109,58 @@ def eight_schools_reference() -> dict:
     """
     text = resources.files("bayesbook").joinpath("reference", "eight_schools.json").read_text()
     return json.loads(text)
+
+
+def _regression_line(n, intercept, slope, noise_sd, x_range, seed):
+    n = check_integer("n", n, minimum=2)
+    intercept, slope = check_real("intercept", intercept), check_real("slope", slope)
+    noise_sd = check_positive("noise_sd", noise_sd)
+    seed = check_integer("seed", seed, minimum=0)
+    if not (isinstance(x_range, (tuple, list)) and len(x_range) == 2):
+        raise TypeError(f"x_range must be a pair (low, high), got {x_range!r}")
+    low, high = check_real("x_range[0]", x_range[0]), check_real("x_range[1]", x_range[1])
+    if not low < high:
+        raise ValueError(f"x_range must have low < high, got {x_range!r}")
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(low, high, n))
+    return rng, x, intercept + slope * x + noise_sd * rng.standard_normal(n)
+
+
+def simulate_regression(n: int, *, intercept: float, slope: float, noise_sd: float,
+                        x_range: tuple[float, float] = (0.0, 10.0), seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate ``y = intercept + slope * x + noise`` at ``n`` points; returns ``(x, y)``.
+
+    ``x`` is drawn uniformly on ``x_range`` and sorted; the noise is Normal(0,
+    ``noise_sd``), independent across points. The same seed gives the same data.
+
+    >>> x, y = simulate_regression(3, intercept=1.0, slope=2.0, noise_sd=0.5, seed=0)
+    >>> x.shape, y.shape
+    ((3,), (3,))
+    """
+    _, x, y = _regression_line(n, intercept, slope, noise_sd, x_range, seed)
+    return x, y
+
+
+def simulate_outliers(n: int, *, intercept: float, slope: float, noise_sd: float, outlier_fraction: float,
+                      background_mean: float, background_sd: float, x_range: tuple[float, float] = (-2.0, 2.0),
+                      seed: int) -> dict[str, np.ndarray]:
+    """A line with Gaussian errors, a random fraction of its points replaced by outliers.
+
+    Every point first lies on the line with Normal(0, ``noise_sd``) noise, as in
+    :func:`simulate_regression`. Each point is then, independently with probability
+    ``outlier_fraction``, replaced by a draw from the background population,
+    Normal(``background_mean``, ``sqrt(background_sd**2 + noise_sd**2)``) (the
+    background's own spread plus the measurement error).
+
+    Returns ``{"x", "y", "y_err", "is_outlier"}``: arrays of shape ``(n,)``, with
+    ``y_err`` the known measurement error of each point (``noise_sd``) and
+    ``is_outlier`` the boolean truth.
+    """
+    outlier_fraction = check_probability("outlier_fraction", outlier_fraction)
+    background_mean = check_real("background_mean", background_mean)
+    background_sd = check_positive("background_sd", background_sd)
+    rng, x, y = _regression_line(n, intercept, slope, noise_sd, x_range, seed)
+    is_outlier = rng.random(x.size) < outlier_fraction
+    spread = np.hypot(background_sd, noise_sd)
+    y = np.where(is_outlier, background_mean + spread * rng.standard_normal(x.size), y)
+    return {"x": x, "y": y, "y_err": np.full(x.size, noise_sd), "is_outlier": is_outlier}

@@ -5,6 +5,9 @@
   between two Beta distributions (used later to score variational approximations).
 * For any other prior on [0, 1]: the posterior by numerical quadrature
   (:func:`quadrature_posterior`), which with one parameter is exact to many digits.
+* Linear regression with known noise and a Gaussian prior (chapter 7): the Gaussian
+  posterior of (intercept, slope) (:func:`regression_posterior`), and the KL
+  divergence between two multivariate normals (:func:`gaussian_kl`).
 """
 
 from __future__ import annotations
@@ -248,3 +251,56 @@ def quadrature_posterior(
     mean = float(np.sum(weights * density * grid))
     sd = float(np.sqrt(np.sum(weights * density * (grid - mean) ** 2)))
     return QuadraturePosterior(grid, weights, density, log_evidence, mean, sd, edges, log_joint)
+
+
+def regression_posterior(x, y, *, noise_sd: float, prior_mean=(0.0, 0.0), prior_sd=(1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Exact posterior of ``(intercept, slope)`` for ``y ~ Normal(intercept + slope * x, noise_sd)``.
+
+    The prior is independent Normal(``prior_mean[i]``, ``prior_sd[i]``) on the
+    intercept and the slope, and ``noise_sd`` is known. With design matrix
+    ``X = [1, x]`` the posterior is Normal with precision
+    ``Lambda = diag(prior_sd)**-2 + X^T X / noise_sd**2`` and mean
+    ``Lambda^-1 (diag(prior_sd)**-2 prior_mean + X^T y / noise_sd**2)``.
+
+    Returns ``(mean, covariance)``, of shapes ``(2,)`` and ``(2, 2)``.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.ndim != 1 or y.shape != x.shape or x.size == 0:
+        raise ValueError(f"x and y must be one-dimensional arrays of the same length, got shapes {x.shape} and {y.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("x and y must hold finite numbers")
+    noise_sd = check_positive("noise_sd", noise_sd)
+    prior_mean = np.array([check_real(f"prior_mean[{i}]", v) for i, v in enumerate(_pair("prior_mean", prior_mean))])
+    prior_sd = np.array([check_positive(f"prior_sd[{i}]", v) for i, v in enumerate(_pair("prior_sd", prior_sd))])
+    design = np.column_stack([np.ones_like(x), x])
+    prior_precision = np.diag(prior_sd**-2.0)
+    precision = prior_precision + design.T @ design / noise_sd**2
+    covariance = np.linalg.inv(precision)
+    mean = covariance @ (prior_precision @ prior_mean + design.T @ y / noise_sd**2)
+    return mean, (covariance + covariance.T) / 2
+
+
+def _pair(name: str, value) -> tuple:
+    if not isinstance(value, (tuple, list, np.ndarray)) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair of numbers (intercept, slope), got {value!r}")
+    return tuple(float(v) if isinstance(v, np.floating) else v for v in value)
+
+
+def gaussian_kl(mean_q, covariance_q, mean_p, covariance_p) -> float:
+    """KL(q || p) between the multivariate normals q = N(mean_q, cov_q) and p = N(mean_p, cov_p).
+
+    ``0.5 * (tr(cov_p^-1 cov_q) + (mean_p - mean_q)^T cov_p^-1 (mean_p - mean_q) - d
+    + log det cov_p - log det cov_q)``, in nats.
+    """
+    mean_q, mean_p = np.atleast_1d(np.asarray(mean_q, float)), np.atleast_1d(np.asarray(mean_p, float))
+    covariance_q, covariance_p = np.atleast_2d(np.asarray(covariance_q, float)), np.atleast_2d(np.asarray(covariance_p, float))
+    d = mean_q.size
+    if mean_p.shape != (d,) or covariance_q.shape != (d, d) or covariance_p.shape != (d, d):
+        raise ValueError("gaussian_kl: the means must have one shape (d,) and the covariances (d, d); got "
+                         f"{mean_q.shape}, {covariance_q.shape}, {mean_p.shape}, {covariance_p.shape}")
+    chol_p = np.linalg.cholesky(covariance_p)
+    chol_q = np.linalg.cholesky(covariance_q)
+    solved = np.linalg.solve(chol_p, chol_q)
+    shift = np.linalg.solve(chol_p, mean_p - mean_q)
+    log_det = 2 * (np.log(np.diag(chol_p)).sum() - np.log(np.diag(chol_q)).sum())
+    return float(0.5 * (np.sum(solved**2) + shift @ shift - d + log_det))

@@ -14,6 +14,10 @@ How the NumPyro runs stay fast:
 
 * the chains of a run are vectorised (``jax.vmap`` over one-chain runs), and the run is
   compiled once with ``jax.jit`` (its compile time measured on its own);
+* for a small model whose sampling takes a fraction of a second, ``chain_method=
+  "sequential"`` runs the chains one after another inside the same compiled program
+  (``jax.lax.map``): vectorising NUTS's while loops costs seconds of tracing and
+  compiling, more than the sampling it saves;
 * the data enter as the numbers ``(k, n)``; in :func:`run_coin_grid` they, and the
   index of the prior (:class:`bayesbook.numpyro_dists.PriorSwitch`), are batched too,
   so a whole grid of posteriors costs one compilation;
@@ -39,6 +43,8 @@ from ._checks import check_choice, check_integer, check_real
 from .priors import Prior, check_grid, grid_position
 
 BACKENDS = ("numpyro", "pyro")
+#: How :func:`run_nuts` runs a NumPyro run's chains inside its one compiled program.
+CHAIN_METHODS = ("vectorized", "sequential")
 
 #: The per-draw quantities NumPyro is asked to record, and their ArviZ names.
 _NUMPYRO_FIELDS = {
@@ -207,13 +213,17 @@ def _numpyro_stats(extra) -> dict[str, np.ndarray]:
     return stats
 
 
-def _run_numpyro(model, args, kwargs, *, num_chains, num_warmup, num_samples, seed, target_accept_prob, max_tree_depth):
+def _run_numpyro(model, args, kwargs, *, num_chains, num_warmup, num_samples, seed, target_accept_prob, max_tree_depth,
+                 chain_method="vectorized"):
     import jax
 
     one_chain = _numpyro_one_chain(model, num_warmup, num_samples, target_accept_prob, max_tree_depth)
     keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)
     # The model's arguments are closed over: they are constants of this one program.
-    program = jax.jit(jax.vmap(lambda key: one_chain(key, *args, **kwargs)))
+    if chain_method == "vectorized":
+        program = jax.jit(jax.vmap(lambda key: one_chain(key, *args, **kwargs)))
+    else:
+        program = jax.jit(lambda keys: jax.lax.map(lambda key: one_chain(key, *args, **kwargs), keys))
     (samples, extra), compile_seconds, sampling_seconds = _compile_and_run(program, keys)
     posterior = {name: np.asarray(value) for name, value in samples.items()}
     return MCMCResult(posterior, _numpyro_stats(extra), "numpyro", num_warmup, compile_seconds, sampling_seconds)
@@ -286,6 +296,7 @@ def run_nuts(
     target_accept_prob: float = 0.8,
     max_tree_depth: int = 10,
     model_kwargs: dict | None = None,
+    chain_method: str = "vectorized",
 ) -> MCMCResult:
     """Run NUTS on ``model(*model_args, **model_kwargs)`` of ``backend`` and return its draws.
 
@@ -304,8 +315,16 @@ def run_nuts(
     target_accept_prob, max_tree_depth
         NUTS settings: the acceptance probability the step size is adapted to, and the
         largest tree depth (at most ``2**max_tree_depth`` leapfrog steps per draw).
+    chain_method
+        NumPyro only: ``"vectorized"`` (``jax.vmap``, the chains side by side) or
+        ``"sequential"`` (``jax.lax.map``, one after another); both are one compiled
+        program, use the same chain keys and sample the same posterior, but their draws
+        differ: the two programs round differently, and NUTS trajectories amplify the
+        difference. Sequential chains compile in about half the time; vectorised ones
+        sample faster.
     """
     backend = check_choice("backend", backend, BACKENDS)
+    chain_method = check_choice("chain_method", chain_method, CHAIN_METHODS)
     _check_options(num_chains, num_warmup, num_samples, seed, target_accept_prob, max_tree_depth)
     if not callable(model):
         raise TypeError(f"model must be a callable, got {type(model).__name__}")
@@ -320,6 +339,7 @@ def run_nuts(
         seed=seed,
         target_accept_prob=target_accept_prob,
         max_tree_depth=max_tree_depth,
+        **({"chain_method": chain_method} if backend == "numpyro" else {}),
     )
 
 

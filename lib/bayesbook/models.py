@@ -1,4 +1,4 @@
-"""The book's models: the coin model, written once for each library, and eight schools.
+"""The book's models: the coin model, written once for each library, eight schools, and regressions.
 
 A model is a plain function. Its observed site takes ``k=None`` by default, so the
 same function simulates data (run it forwards) and conditions on data (pass ``k``).
@@ -9,6 +9,9 @@ array *shape*, and two scalars have the same shape whatever their values).
 
 ``prior`` is a distribution of the model's library: ``prior_object.numpyro()`` or
 ``prior_object.pyro()`` from :mod:`bayesbook.priors`, or any distribution on [0, 1].
+
+Chapter 7's regressions take the predictor ``x`` as an array and the outcome ``y=None``
+by default, so they too simulate when run forwards.
 """
 
 from __future__ import annotations
@@ -126,3 +129,106 @@ def pyro_eight_schools_noncentered(sigma, y=None):
         eta = pyro.sample("eta", dist.Normal(0.0, 1.0))
         theta = pyro.deterministic("theta", mu + tau * eta)
         pyro.sample("y", dist.Normal(theta, sigma), obs=y)
+
+
+def numpyro_linear_regression(x, y=None, *, intercept_sd=5.0, slope_sd=2.0, noise_rate=1.0):
+    """``y_i ~ Normal(intercept + slope * x_i, sigma)`` with independent priors (NumPyro).
+
+    ``intercept ~ Normal(0, intercept_sd)``, ``slope ~ Normal(0, slope_sd)`` and
+    ``sigma ~ Exponential(noise_rate)``. Condition on ``sigma`` (``numpyro.handlers.condition``)
+    for the model with known noise.
+    """
+    import numpyro
+    import numpyro.distributions as dist
+
+    intercept = numpyro.sample("intercept", dist.Normal(0.0, intercept_sd))
+    slope = numpyro.sample("slope", dist.Normal(0.0, slope_sd))
+    sigma = numpyro.sample("sigma", dist.Exponential(noise_rate))
+    with numpyro.plate("data", len(x)):
+        numpyro.sample("y", dist.Normal(intercept + slope * x, sigma), obs=y)
+
+
+def numpyro_outlier_regression(x, y_err, y=None, *, intercept_sd=5.0, slope_sd=2.0):
+    """A line plus a background population of outliers, mixed with outlier fraction ``Q`` (NumPyro).
+
+    Each point lies on the line, ``Normal(intercept + slope * x_i, y_err_i)``, with
+    probability ``1 - Q``, and comes from the background, ``Normal(background_mean,
+    sqrt(background_sd**2 + y_err_i**2))``, with probability ``Q``. Priors:
+    ``intercept ~ Normal(0, intercept_sd)``, ``slope ~ Normal(0, slope_sd)``,
+    ``background_mean ~ Normal(0, 2)``, ``background_sd ~ HalfNormal(3)``,
+    ``Q ~ Uniform(0, 1)``.
+    """
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    intercept = numpyro.sample("intercept", dist.Normal(0.0, intercept_sd))
+    slope = numpyro.sample("slope", dist.Normal(0.0, slope_sd))
+    background_mean = numpyro.sample("background_mean", dist.Normal(0.0, 2.0))
+    background_sd = numpyro.sample("background_sd", dist.HalfNormal(3.0))
+    outlier_fraction = numpyro.sample("Q", dist.Uniform(0.0, 1.0))
+    # the two components of each point, stacked on a last axis of length 2: (line, background)
+    means = jnp.stack(jnp.broadcast_arrays(intercept + slope * x, background_mean), axis=-1)
+    scales = jnp.stack([y_err, jnp.sqrt(background_sd**2 + y_err**2)], axis=-1)
+    which = dist.Categorical(probs=jnp.stack([1.0 - outlier_fraction, outlier_fraction]))
+    with numpyro.plate("data", len(x)):
+        numpyro.sample("y", dist.MixtureSameFamily(which, dist.Normal(means, scales)), obs=y)
+
+
+def outlier_probabilities(draws: dict, x, y, y_err):
+    """Each point's posterior probability of being an outlier, from posterior draws of the outlier model.
+
+    For one draw of the parameters, Bayes' rule gives point ``i`` the probability
+    ``Q b_i / (Q b_i + (1 - Q) l_i)``, with ``l_i`` and ``b_i`` its densities under the
+    line and the background; the posterior probability is its average over the draws.
+    ``draws`` maps the site names of :func:`numpyro_outlier_regression` to arrays of
+    draws (any shape, the same for every site). Returns an array of shape ``(n,)``.
+    """
+    import numpy as np
+    from scipy import stats
+
+    flat = {name: np.asarray(draws[name], dtype=float).reshape(-1, 1)
+            for name in ("intercept", "slope", "background_mean", "background_sd", "Q")}
+    x, y, y_err = (np.asarray(a, dtype=float) for a in (x, y, y_err))
+    log_line = stats.norm.logpdf(y, flat["intercept"] + flat["slope"] * x, y_err)
+    log_background = stats.norm.logpdf(y, flat["background_mean"], np.sqrt(flat["background_sd"]**2 + y_err**2))
+    log_odds = np.log(flat["Q"]) + log_background - np.log1p(-flat["Q"]) - log_line
+    return (1.0 / (1.0 + np.exp(-log_odds))).mean(axis=0)
+
+
+def pyro_linear_regression(intercept_sd=5.0, slope_sd=2.0, noise_rate=1.0):
+    """The model of :func:`numpyro_linear_regression` as a Pyro ``PyroModule`` around ``torch.nn.Linear``.
+
+    ``PyroSample`` replaces the layer's ``weight`` (the slope) and ``bias`` (the
+    intercept) by random variables with the priors given, so every call of the module
+    samples them (sites ``"linear.weight"`` and ``"linear.bias"``); ``sigma`` is an
+    ordinary ``pyro.sample`` site. Call the returned module as ``module(x)`` to simulate
+    or ``module(x, y)`` to condition, with ``x`` and ``y`` float tensors of shape ``(n,)``.
+    The module works with vectorised particles (``num_particles > 1`` with
+    ``vectorize_particles=True`` and ``max_plate_nesting=1``).
+    """
+    import pyro
+    import pyro.distributions as dist
+    import torch
+    from pyro.nn import PyroModule, PyroSample
+
+    class LinearRegression(PyroModule):
+        def __init__(self):
+            super().__init__()
+            self.linear = PyroModule[torch.nn.Linear](1, 1)  # one predictor, one output
+            self.linear.weight = PyroSample(dist.Normal(0.0, slope_sd).expand([1, 1]).to_event(2))
+            self.linear.bias = PyroSample(dist.Normal(0.0, intercept_sd).expand([1]).to_event(1))
+
+        def forward(self, x, y=None):
+            sigma = pyro.sample("sigma", dist.Exponential(noise_rate))
+            # The layer's own forward, self.linear(x[:, None]), computes x @ weight.T + bias
+            # but takes only a 2-D weight. SVI with vectorised particles draws a batch of
+            # weights at once, so the 1 x 1 weight and the bias are read out as numbers
+            # (or batches of them) and the line is written out.
+            slope = self.linear.weight[..., 0, 0]
+            intercept = self.linear.bias[..., 0]
+            mean = intercept + slope * x
+            with pyro.plate("data", x.shape[0]):
+                return pyro.sample("y", dist.Normal(mean, sigma), obs=y)
+
+    return LinearRegression()
