@@ -72,21 +72,28 @@ class ConvergenceReport:
 BATCHES = 10
 
 
-def _variance_of_mean(values: np.ndarray) -> float:
-    """Variance of the mean of ``values``, by batch means around their least-squares line."""
-    means = values[: len(values) // BATCHES * BATCHES].reshape(BATCHES, -1).mean(axis=1)
+def _variance_of_mean(values: np.ndarray):
+    """Variance of the mean of ``values`` (along the first axis, each column on its own),
+    by batch means around their least-squares line."""
+    values = np.asarray(values, dtype=float)
+    means = values[: len(values) // BATCHES * BATCHES].reshape(BATCHES, -1, *values.shape[1:]).mean(axis=1)
     steps = np.arange(BATCHES, dtype=float)
-    slope, intercept = np.polyfit(steps, means, 1)
-    residuals = means - (intercept + slope * steps)
-    return float(np.sum(residuals**2) / (BATCHES - 2) / BATCHES)
+    design = np.stack([np.ones(BATCHES), steps], axis=1)
+    coefficients = np.linalg.lstsq(design, means.reshape(BATCHES, -1), rcond=None)[0]
+    residuals = means.reshape(BATCHES, -1) - design @ coefficients
+    variance = np.sum(residuals**2, axis=0) / (BATCHES - 2) / BATCHES
+    return float(variance[0]) if values.ndim == 1 else variance.reshape(values.shape[1:])
 
 
 def _compare_windows(values: np.ndarray, window: int, z: float, tolerance_floor: float):
+    """The window test for a 1-D history, or for every column of a 2-D one at once."""
     earlier, last = values[-2 * window:-window], values[-window:]
-    drop = float(earlier.mean() - last.mean())
-    standard_error = float(np.sqrt(_variance_of_mean(earlier) + _variance_of_mean(last)))
-    tolerance = max(z * standard_error, tolerance_floor)
-    return abs(drop) <= tolerance, drop, standard_error, tolerance, float(last.mean())
+    drop = earlier.mean(axis=0) - last.mean(axis=0)
+    standard_error = np.sqrt(_variance_of_mean(earlier) + _variance_of_mean(last))
+    tolerance = np.maximum(z * standard_error, tolerance_floor)
+    if np.ndim(drop) == 0:
+        return bool(abs(drop) <= tolerance), float(drop), float(standard_error), float(tolerance), float(last.mean())
+    return np.abs(drop) <= tolerance, drop, standard_error, tolerance, last.mean(axis=0)
 
 
 def _default_window(window, steps: int) -> int:
@@ -177,7 +184,7 @@ def check_parameters(history: dict, *, window: int | None = None, z: float = 10.
         raise ValueError("history must be a non-empty dict of parameter name -> array of shape (steps, ...)")
     steps = len(np.asarray(next(iter(history.values()))))
     window = check_integer("window", _default_window(window, steps), minimum=10)
-    rows = {}
+    labels, drifts, errors, verdicts = [], [], [], []
     for name, values in history.items():
         values = np.asarray(values, dtype=float)
         if values.ndim == 0 or len(values) < 2 * window:
@@ -185,15 +192,17 @@ def check_parameters(history: dict, *, window: int | None = None, z: float = 10.
         if not np.all(np.isfinite(values)):
             raise ValueError(f"history[{name!r}] must be finite")
         flat = values.reshape(len(values), -1)
-        for index in range(flat.shape[1]):
-            label = name if flat.shape[1] == 1 else f"{name}[{index}]"
-            # the "drop" of the negated values is the drift: last window's mean minus the earlier one's
-            converged, drift, standard_error, _, _ = _compare_windows(-flat[:, index], window, z, atol)
-            ratio = abs(drift) / standard_error if standard_error > 0 else np.inf
-            rows[label] = {"drift": drift, "standard error": standard_error, "drift / SE": ratio,
-                           "converged": converged}
-    table = pd.DataFrame(rows).T.astype({"drift": float, "standard error": float, "drift / SE": float,
-                                         "converged": bool})
+        # the "drop" of the negated values is the drift: last window's mean minus the earlier one's
+        converged, drift, standard_error, _, _ = _compare_windows(-flat, window, z, atol)
+        labels += [name] if flat.shape[1] == 1 else [f"{name}[{index}]" for index in range(flat.shape[1])]
+        drifts.append(drift)
+        errors.append(standard_error)
+        verdicts.append(converged)
+    drift, standard_error = np.concatenate(drifts), np.concatenate(errors)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(standard_error > 0, np.abs(drift) / standard_error, np.inf)
+    table = pd.DataFrame({"drift": drift, "standard error": standard_error, "drift / SE": ratio,
+                          "converged": np.concatenate(verdicts)}, index=labels)
     unstable = table[~table["converged"]]
     worst = (unstable if len(unstable) else table)["drift / SE"].idxmax()
     return ParameterReport(bool(table["converged"].all()), worst, table, window)
@@ -222,3 +231,33 @@ def check_svi(run, *, window: int | None = None) -> SVIConvergence:
     loss = check_convergence(run.losses, window=window)
     parameters = check_parameters(run.history, window=window)
     return SVIConvergence(loss.converged and parameters.converged, loss, parameters)
+
+
+def steps_to_convergence(run, *, checks: int = 20) -> int | None:
+    """The fewest steps after which :func:`check_svi` passes, tried at ``checks`` evenly spaced points.
+
+    The run's history is cut after ``k * steps / checks`` steps, ``k = 1, 2, ...``, and
+    :func:`check_svi` (with its default window, a fifth of the steps so far) applied to
+    each cut in turn. Returns the first number of steps at which it passes, or ``None``
+    if it never does within the run. A cut is what a run of that many steps would have
+    recorded only when the learning rate does not depend on the total number of steps
+    (no decay); averaging the iterates changes nothing here, since the history holds
+    the iterates themselves.
+    """
+    checks = check_integer("checks", checks, minimum=1)
+    if not hasattr(run, "losses") or not hasattr(run, "history"):
+        raise TypeError(f"run must be an SVIRun with losses and history, got {type(run).__name__}")
+    steps = len(run.losses)
+    records = len(next(iter(run.history.values())))
+    if steps % records:
+        raise ValueError(f"run: {records} history records do not divide its {steps} steps")
+    every = steps // records
+    for k in range(1, checks + 1):
+        cut = k * records // checks
+        if cut * every < 20 or cut < 20:
+            continue
+        part = type("Cut", (), {"losses": run.losses[:cut * every],
+                                "history": {name: value[:cut] for name, value in run.history.items()}})
+        if check_svi(part).converged:
+            return cut * every
+    return None

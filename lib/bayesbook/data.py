@@ -11,6 +11,11 @@ eight schools, with its standard error (:func:`eight_schools`).
 Chapter 7 simulates regressions with one predictor: points on a line with Gaussian
 noise (:func:`simulate_regression`), and the same with a fraction of the points
 replaced by draws from a broad background population (:func:`simulate_outliers`).
+
+Chapter 8 simulates data whose dimension grows: groups of points, each group on its
+own line whose slope and intercept are drawn from a population distribution
+(:func:`simulate_groups`), and a sparse regression with many coefficients, half of them
+zero (:func:`simulate_sparse`).
 """
 
 from __future__ import annotations
@@ -164,3 +169,73 @@ def simulate_outliers(n: int, *, intercept: float, slope: float, noise_sd: float
     spread = np.hypot(background_sd, noise_sd)
     y = np.where(is_outlier, background_mean + spread * rng.standard_normal(x.size), y)
     return {"x": x, "y": y, "y_err": np.full(x.size, noise_sd), "is_outlier": is_outlier}
+
+
+def simulate_groups(num_groups: int, *, points_per_group: int = 6, slope_mean: float = 0.5,
+                    slope_sd: float = 0.2, intercept_mean: float = 10.0, intercept_sd: float = 1.0,
+                    x_range: tuple[float, float] = (-10.0, 10.0), error_range: tuple[float, float] = (2.0, 4.0),
+                    seed: int) -> dict[str, np.ndarray]:
+    """Grouped regression data: each group's points lie on its own line, with known errors.
+
+    Group ``j`` draws its slope from Normal(``slope_mean``, ``slope_sd``) and its
+    intercept from Normal(``intercept_mean``, ``intercept_sd``), then
+    ``points_per_group`` values of x uniformly on ``x_range``, a known measurement error
+    for each point uniformly on ``error_range``, and ``y = intercept + slope * x +
+    error * Normal(0, 1)``. Each group has its own random stream (from ``seed`` and
+    ``j``), so the first groups of a larger data set are those of a smaller one with
+    the same seed.
+
+    Returns ``{"group", "x", "y", "y_err"}`` (arrays of shape ``(num_groups *
+    points_per_group,)``, ``group`` the index 0..J-1 of each point's group) and the truth
+    ``{"slope", "intercept"}`` (shape ``(num_groups,)``).
+    """
+    num_groups = check_integer("num_groups", num_groups, minimum=1)
+    points = check_integer("points_per_group", points_per_group, minimum=1)
+    slope_mean, intercept_mean = check_real("slope_mean", slope_mean), check_real("intercept_mean", intercept_mean)
+    slope_sd, intercept_sd = check_positive("slope_sd", slope_sd), check_positive("intercept_sd", intercept_sd)
+    seed = check_integer("seed", seed, minimum=0)
+    ranges = {}
+    for name, pair in (("x_range", x_range), ("error_range", error_range)):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(f"{name} must be a pair (low, high), got {pair!r}")
+        low, high = check_real(f"{name}[0]", pair[0]), check_real(f"{name}[1]", pair[1])
+        if not low < high:
+            raise ValueError(f"{name} must have low < high, got {pair!r}")
+        ranges[name] = (low, high)
+    if ranges["error_range"][0] <= 0:
+        raise ValueError(f"error_range must be positive, got {error_range!r}")
+    columns = {name: [] for name in ("slope", "intercept", "x", "y_err", "y")}
+    for j in range(num_groups):
+        rng = np.random.default_rng([seed, j])
+        slope = slope_mean + slope_sd * rng.standard_normal()
+        intercept = intercept_mean + intercept_sd * rng.standard_normal()
+        x = np.sort(rng.uniform(*ranges["x_range"], points))
+        y_err = rng.uniform(*ranges["error_range"], points)
+        columns["slope"].append(slope)
+        columns["intercept"].append(intercept)
+        columns["x"].append(x)
+        columns["y_err"].append(y_err)
+        columns["y"].append(intercept + slope * x + y_err * rng.standard_normal(points))
+    return {"group": np.repeat(np.arange(num_groups), points), "x": np.concatenate(columns["x"]),
+            "y": np.concatenate(columns["y"]), "y_err": np.concatenate(columns["y_err"]),
+            "slope": np.array(columns["slope"]), "intercept": np.array(columns["intercept"])}
+
+
+def simulate_sparse(num_coefficients: int = 100, num_observations: int = 100, *, noise_sd: float = 0.5,
+                    seed: int) -> dict[str, np.ndarray]:
+    """Sparse linear regression data, ``y = X @ beta + Normal(0, noise_sd)``, with no intercept.
+
+    The first half of the ``num_coefficients`` coefficients (rounded down) are each
+    +5 or -5 (with equal probability) plus a Normal(0, 1) draw; the rest are exactly
+    zero. ``X`` has independent standard normal entries, shape ``(num_observations,
+    num_coefficients)``. Returns ``{"X", "y", "beta"}``.
+    """
+    d = check_integer("num_coefficients", num_coefficients, minimum=1)
+    n = check_integer("num_observations", num_observations, minimum=1)
+    noise_sd = check_positive("noise_sd", noise_sd)
+    rng = np.random.default_rng(check_integer("seed", seed, minimum=0))
+    beta = np.zeros(d)
+    half = d // 2
+    beta[:half] = rng.choice([-5.0, 5.0], half) + rng.standard_normal(half)
+    X = rng.standard_normal((n, d))
+    return {"X": X, "y": X @ beta + noise_sd * rng.standard_normal(n), "beta": beta}

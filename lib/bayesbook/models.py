@@ -12,6 +12,11 @@ array *shape*, and two scalars have the same shape whatever their values).
 
 Chapter 7's regressions take the predictor ``x`` as an array and the outcome ``y=None``
 by default, so they too simulate when run forwards.
+
+Chapter 8's models grow with the data: a hierarchical regression with one line per
+group (:func:`numpyro_hierarchical_regression`, and its non-centred form), and a sparse
+regression with a Gaussian or a horseshoe prior on its coefficients
+(:func:`numpyro_horseshoe_regression`, :func:`pyro_sparse_regression`).
 """
 
 from __future__ import annotations
@@ -232,3 +237,98 @@ def pyro_linear_regression(intercept_sd=5.0, slope_sd=2.0, noise_rate=1.0):
                 return pyro.sample("y", dist.Normal(mean, sigma), obs=y)
 
     return LinearRegression()
+
+
+def numpyro_hierarchical_regression(group, x, y_err, y=None, *, num_groups):
+    """One line per group, the lines' slopes and intercepts drawn from a population (NumPyro).
+
+    Population: ``slope_mean ~ Normal(0, 5)``, ``slope_sd ~ HalfNormal(1)``,
+    ``intercept_mean ~ Normal(0, 25)``, ``intercept_sd ~ HalfNormal(5)``. Each of the
+    ``num_groups`` groups (a plate): ``slope_j ~ Normal(slope_mean, slope_sd)`` and
+    ``intercept_j ~ Normal(intercept_mean, intercept_sd)``. Each point ``i`` (a plate):
+    ``y_i ~ Normal(intercept[group_i] + slope[group_i] * x_i, y_err_i)`` with known
+    errors ``y_err``. ``num_groups`` is a Python int: it sets the shape of the
+    parameters.
+    """
+    import numpyro
+    import numpyro.distributions as dist
+
+    slope_mean = numpyro.sample("slope_mean", dist.Normal(0.0, 5.0))
+    slope_sd = numpyro.sample("slope_sd", dist.HalfNormal(1.0))
+    intercept_mean = numpyro.sample("intercept_mean", dist.Normal(0.0, 25.0))
+    intercept_sd = numpyro.sample("intercept_sd", dist.HalfNormal(5.0))
+    with numpyro.plate("groups", num_groups):
+        slope = numpyro.sample("slope", dist.Normal(slope_mean, slope_sd))
+        intercept = numpyro.sample("intercept", dist.Normal(intercept_mean, intercept_sd))
+    with numpyro.plate("points", len(x)):
+        numpyro.sample("y", dist.Normal(intercept[group] + slope[group] * x, y_err), obs=y)
+
+
+def numpyro_hierarchical_regression_noncentred(group, x, y_err, y=None, *, num_groups):
+    """:func:`numpyro_hierarchical_regression`, non-centred by ``LocScaleReparam``.
+
+    ``LocScaleReparam(centered=0)`` replaces ``slope_j ~ Normal(slope_mean, slope_sd)``
+    by ``slope_decentered_j ~ Normal(0, 1)`` and the deterministic site ``slope_j =
+    slope_mean + slope_sd * slope_decentered_j`` (and the same for the intercepts): the
+    same model, with latent variables that are independent of the population's scale
+    a priori.
+    """
+    import numpyro
+    from numpyro.infer.reparam import LocScaleReparam
+
+    noncentred = numpyro.handlers.reparam(
+        numpyro_hierarchical_regression,
+        config={"slope": LocScaleReparam(centered=0), "intercept": LocScaleReparam(centered=0)},
+    )
+    return noncentred(group, x, y_err, y, num_groups=num_groups)
+
+
+def numpyro_horseshoe_regression(X, y=None, *, noise_prior_sd=1.0):
+    """``y ~ Normal(X @ beta, sigma)`` with the horseshoe prior on ``beta`` (NumPyro).
+
+    ``tau ~ HalfCauchy(1)`` (global scale), ``lambda_j ~ HalfCauchy(1)`` (local scales)
+    and ``beta_j ~ Normal(0, tau * lambda_j)``, written centred (``beta`` is itself the
+    latent variable); ``sigma ~ HalfNormal(noise_prior_sd)``.
+    """
+    import numpyro
+    import numpyro.distributions as dist
+
+    tau = numpyro.sample("tau", dist.HalfCauchy(1.0))
+    with numpyro.plate("coefficients", X.shape[1]):
+        lam = numpyro.sample("lambda", dist.HalfCauchy(1.0))
+        beta = numpyro.sample("beta", dist.Normal(0.0, tau * lam))
+    sigma = numpyro.sample("sigma", dist.HalfNormal(noise_prior_sd))
+    with numpyro.plate("data", X.shape[0]):
+        numpyro.sample("y", dist.Normal(X @ beta, sigma), obs=y)
+
+
+#: The coefficient priors of :func:`pyro_sparse_regression`.
+SPARSE_PRIORS = ("gaussian", "horseshoe")
+
+
+def pyro_sparse_regression(X, y=None, *, prior="horseshoe", prior_sd=10.0, noise_prior_sd=1.0):
+    """``y ~ Normal(X @ beta, sigma)`` with a Gaussian or a horseshoe prior on ``beta`` (Pyro).
+
+    ``prior="gaussian"``: ``beta_j ~ Normal(0, prior_sd)``. ``prior="horseshoe"``: ``tau
+    ~ HalfCauchy(1)``, ``lambda ~ HalfCauchy(1)`` (a vector, one per coefficient) and
+    ``beta_j ~ Normal(0, tau * lambda_j)``. Either way ``sigma ~ HalfNormal(noise_prior_sd)``,
+    a *standard deviation* (the likelihood's scale). ``X`` is a float tensor of shape
+    ``(n, d)``; the model works with vectorised particles (``max_plate_nesting=1``).
+    """
+    import pyro
+    import pyro.distributions as dist
+
+    prior = check_choice("prior", prior, SPARSE_PRIORS)
+    if prior == "horseshoe":
+        tau = pyro.sample("tau", dist.HalfCauchy(1.0))
+    # The coefficients are a plate: with vectorised particles each site gains a leading
+    # particle dimension, beta has shape (particles, d) and beta @ X.T shape (particles, n).
+    with pyro.plate("coefficients", X.shape[1]):
+        if prior == "gaussian":
+            beta = pyro.sample("beta", dist.Normal(0.0, prior_sd))
+        else:
+            lam = pyro.sample("lambda", dist.HalfCauchy(1.0))
+            beta = pyro.sample("beta", dist.Normal(0.0, tau * lam))
+    sigma = pyro.sample("sigma", dist.HalfNormal(noise_prior_sd))
+    with pyro.plate("data", X.shape[0]):
+        return pyro.sample("y", dist.Normal(beta @ X.T, sigma), obs=y)

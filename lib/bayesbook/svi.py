@@ -26,7 +26,7 @@ from time import perf_counter
 
 import numpy as np
 
-from ._checks import check_choice, check_integer
+from ._checks import check_choice, check_integer, check_positive
 from .vi import FAST_COMPILE, SVISettings, run_steps
 
 #: The ELBO estimators :func:`run_svi` accepts: NumPyro's ``Trace_ELBO`` (reparameterised
@@ -63,6 +63,7 @@ def run_svi(
     loss: str = "trace",
     model_kwargs: dict | None = None,
     fast_compile: bool = True,
+    history_every: int = 1,
 ) -> SVIRun | list[SVIRun]:
     """Fit ``guide`` to ``model(*model_args, **model_kwargs)`` by SVI with Adam.
 
@@ -83,6 +84,10 @@ def run_svi(
     fast_compile
         Compile with :data:`bayesbook.vi.FAST_COMPILE`: less compile time
         for steps that are somewhat slower, which pays for small models.
+    history_every
+        Record the parameters after every ``history_every``-th step only (it must divide
+        ``settings.num_steps``): a full-rank guide in many dimensions has thousands of
+        parameters. The losses are recorded at every step.
 
     Raises ``TypeError``/``ValueError`` naming the argument for a bad model, guide,
     settings, seed or loss.
@@ -99,6 +104,9 @@ def run_svi(
         raise TypeError(f"settings must be a bayesbook.vi.SVISettings, got {type(settings).__name__}")
     check_integer("seed", seed, minimum=0)
     loss = check_choice("loss", loss, LOSSES)
+    history_every = check_integer("history_every", history_every, minimum=1)
+    if settings.num_steps % history_every:
+        raise ValueError(f"history_every must divide settings.num_steps = {settings.num_steps}, got {history_every}")
     batched = isinstance(init_params, (list, tuple))
     starts = list(init_params) if batched else [init_params]
     if batched and not starts:
@@ -121,7 +129,7 @@ def run_svi(
 
     def fit(key, start):
         state = svi.init(key, *model_args, init_params=start, **kwargs)
-        averaged, losses, history = run_steps(svi, state, settings, *model_args, **kwargs)
+        averaged, losses, history = run_steps(svi, state, settings, *model_args, history_every=history_every, **kwargs)
         # averaged in the optimiser's unconstrained space, then constrained
         return svi.constrain_fn(averaged), losses, history
 
@@ -138,10 +146,91 @@ def run_svi(
     run_seconds = perf_counter() - compiled_at
     compile_seconds = compiled_at - begin
     if not batched:
-        return SVIRun({name: np.asarray(value) for name, value in params.items()}, np.asarray(losses, float),
-                      {name: np.asarray(value) for name, value in history.items()}, settings, compile_seconds,
-                      run_seconds)
+        return SVIRun(_to_numpy(params), np.asarray(losses, float), _flat_history(history), settings,
+                      compile_seconds, run_seconds)
     share = len(starts)
-    return [SVIRun({name: np.asarray(value[i]) for name, value in params.items()}, np.asarray(losses[i], float),
-                   {name: np.asarray(value[i]) for name, value in history.items()}, settings,
+    return [SVIRun(_to_numpy(params, i), np.asarray(losses[i], float), _flat_history(history, i), settings,
                    compile_seconds / share, run_seconds / share) for i in range(share)]
+
+
+def _to_numpy(params: dict, index: int | None = None) -> dict:
+    """The parameters as NumPy arrays (nested lists, as a flow guide's, kept as such)."""
+    import jax
+
+    return {name: jax.tree.map(lambda v: np.asarray(v if index is None else v[index]), value)
+            for name, value in params.items()}
+
+
+def _flat_history(history: dict, index: int | None = None) -> dict[str, np.ndarray]:
+    """``{name: array (records, ...)}``; a parameter that is a nested list (a flow's weights) gives ``name.0``, ``name.1``, ..."""
+    import jax
+
+    flat = {}
+    for name, value in history.items():
+        leaves = jax.tree.leaves(value)
+        for i, leaf in enumerate(leaves):
+            flat[name if len(leaves) == 1 else f"{name}.{i}"] = np.asarray(leaf if index is None else leaf[index])
+    return flat
+
+
+@dataclass
+class PyroSVIRun:
+    """A Pyro SVI run of :func:`run_pyro_svi`: the loss at every step and the loop's wall time.
+
+    The fitted parameters live where Pyro keeps them, in its global parameter store
+    (``pyro.get_param_store()``), and the guide reads them from there.
+    """
+
+    losses: np.ndarray
+    run_seconds: float
+
+
+def run_pyro_svi(
+    model: Callable,
+    guide: Callable,
+    *model_args,
+    num_steps: int,
+    learning_rate: float,
+    final_learning_rate: float | None = None,
+    num_particles: int = 1,
+    seed: int = 0,
+    max_plate_nesting: int = 1,
+) -> PyroSVIRun:
+    """Fit a Pyro ``guide`` to ``model(*model_args)``: the loop every Pyro SVI example writes.
+
+    * The parameter store is cleared **once**, before the loop (clearing it inside the
+      loop would reset every parameter at every step), and Pyro's random seed is set to
+      ``seed``.
+    * The optimiser is ``ClippedAdam`` at ``learning_rate``, decaying exponentially to
+      ``final_learning_rate`` at the last step (its ``lrd`` option) if that is given.
+    * The loss is ``JitTrace_ELBO`` with ``num_particles`` draws per step evaluated at
+      once (``vectorize_particles=True``): the model must broadcast over a leading
+      particle dimension, below its ``max_plate_nesting`` plate dimensions.
+    * ``torch.jit.trace``'s deprecation warning is hidden (see
+      :func:`bayesbook.mcmc.torch_jit_trace_allowed`), nothing else.
+    """
+    import pyro
+
+    from .mcmc import torch_jit_trace_allowed
+
+    for name, value in (("model", model), ("guide", guide)):
+        if not callable(value):
+            raise TypeError(f"{name} must be a callable, got {type(value).__name__}")
+    num_steps = check_integer("num_steps", num_steps, minimum=1)
+    learning_rate = check_positive("learning_rate", learning_rate)
+    decay = 1.0
+    if final_learning_rate is not None:
+        decay = (check_positive("final_learning_rate", final_learning_rate) / learning_rate) ** (1.0 / num_steps)
+    num_particles = check_integer("num_particles", num_particles, minimum=1)
+    seed = check_integer("seed", seed, minimum=0)
+    max_plate_nesting = check_integer("max_plate_nesting", max_plate_nesting, minimum=0)
+    pyro.clear_param_store()
+    pyro.set_rng_seed(seed)
+    optimiser = pyro.optim.ClippedAdam({"lr": learning_rate, "lrd": decay})
+    elbo = pyro.infer.JitTrace_ELBO(num_particles=num_particles, vectorize_particles=num_particles > 1,
+                                    max_plate_nesting=max_plate_nesting, ignore_jit_warnings=True)
+    svi = pyro.infer.SVI(model, guide, optimiser, elbo)
+    begin = perf_counter()
+    with torch_jit_trace_allowed():
+        losses = [svi.step(*model_args) for _ in range(num_steps)]
+    return PyroSVIRun(np.asarray(losses, float), perf_counter() - begin)

@@ -239,14 +239,15 @@ def pyro_guide(family: str, low: float, high: float, init: dict):
 # -- fitting ---------------------------------------------------------------------------------
 
 
-def run_steps(svi, state, settings: SVISettings, *args, **kwargs):
+def run_steps(svi, state, settings: SVISettings, *args, history_every: int = 1, **kwargs):
     """``settings.num_steps`` updates of a NumPyro ``SVI`` from ``state``, as one ``lax.scan``.
 
     Returns ``(averaged, losses, history)``: the optimiser's unconstrained parameters
     averaged over the steps from ``settings.first_averaged_step`` on (the last iterate
     when there is no averaging), the loss at every step, and the unconstrained
-    parameters after every step. Shared by :func:`fit_coin` and
-    :func:`bayesbook.svi.run_svi`.
+    parameters after every ``history_every``-th step (which must divide the number of
+    steps; a guide with many parameters would otherwise fill memory). Shared by
+    :func:`fit_coin` and :func:`bayesbook.svi.run_svi`.
     """
     import jax
     import jax.numpy as jnp
@@ -260,11 +261,23 @@ def run_steps(svi, state, settings: SVISettings, *args, **kwargs):
         unconstrained = svi.optim.get_params(state.optim_state)
         weight = (index >= first_averaged).astype(jnp.result_type(float))
         total = jax.tree.map(lambda t, value: t + weight * value, total, unconstrained)
-        return (state, total), (loss, unconstrained)
+        return (state, total), loss
 
-    (_, total), (losses, history) = jax.lax.scan(step, (state, zeros), jnp.arange(settings.num_steps))
+    def step_and_record(carry, index):
+        carry, loss = step(carry, index)
+        return carry, (loss, svi.optim.get_params(carry[0].optim_state))
+
+    def block(carry, first):
+        carry, losses = jax.lax.scan(step, carry, first + jnp.arange(history_every))
+        return carry, (losses, svi.optim.get_params(carry[0].optim_state))
+
+    if history_every == 1:  # one scan, every step recorded
+        (_, total), (losses, history) = jax.lax.scan(step_and_record, (state, zeros), jnp.arange(settings.num_steps))
+    else:
+        starts = jnp.arange(0, settings.num_steps, history_every)
+        (_, total), (losses, history) = jax.lax.scan(block, (state, zeros), starts)
     count = settings.num_steps - first_averaged
-    return jax.tree.map(lambda t: t / count, total), losses, history
+    return jax.tree.map(lambda t: t / count, total), losses.reshape(-1), history
 
 
 def _numpyro_fit_function(model, guide, settings: SVISettings):
