@@ -99,6 +99,37 @@ def test_a_cell_that_warns_fails_the_build(tmp_path):
     assert "stderr was found in the cell outputs" in log
 
 
+def test_lectures_are_executed_ahead_side_by_side_and_read_from_the_cache(tmp_path):
+    """_ext/parallel_execution.py executes the notebooks before Sphinx reads them;
+    myst-nb then finds each one in the cache and executes nothing itself."""
+    book = one_page_book(tmp_path, "print(6 * 7)")
+    result = build(book, tmp_path / "build.log", timeout=600)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert "executing 1 notebooks, 1 at a time" in log
+    assert "broken_lecture.md: executed in" in log
+    assert "Using cached notebook" in log
+    assert "Executing notebook using" not in log  # myst-nb's own execution never ran
+    assert "42" in (book / "_build" / "html" / "broken_lecture.html").read_text()
+
+
+def test_execution_jobs_follows_the_environment_variable(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("parallel_execution", ROOT / "_ext" / "parallel_execution.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("BOOK_EXECUTION_JOBS", "3")
+    assert module.execution_jobs(pending=8) == 3
+    assert module.execution_jobs(pending=2) == 2  # never more than there are notebooks
+    monkeypatch.delenv("BOOK_EXECUTION_JOBS")
+    assert module.execution_jobs(pending=100) == (os.cpu_count() or 1)
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("BOOK_EXECUTION_JOBS", bad)
+        with pytest.raises(ValueError, match="BOOK_EXECUTION_JOBS"):
+            module.execution_jobs(pending=2)
+
+
 def test_a_broken_internal_reference_fails_the_build(tmp_path):
     """Nit-picky mode: a reference to a label that does not exist is an error."""
     book = one_page_book(tmp_path, "x = 2")
