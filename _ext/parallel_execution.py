@@ -12,6 +12,14 @@ concurrently in the same way myst-nb would (the notebook myst-nb's own reader ma
 in the lecture's folder, with the configured timeout), and stores the results in the
 cache. myst-nb then finds every notebook cached and executes nothing.
 
+Each kernel then computes on one thread (``KERNEL_THREAD_LIMITS``): PyTorch's and XLA's
+thread pools otherwise each claim every core, and two kernels competing for two cores
+slowed one another more than twofold (chapter 8 took 376 s beside the others, against
+about 160 s alone); with one thread each the pair of chapters 7 and 8 took 175 s
+together. The limits change no output of the lectures: chapter 7, executed with and
+without them, gave identical outputs, and nbval re-runs every notebook under the same
+limits (``tests/test_book.py``).
+
 A notebook that fails here is not cached, so myst-nb executes it again when it reads
 the page and reports the error in its usual way: the build fails exactly as without
 this extension. Set ``BOOK_EXECUTION_JOBS=1`` to execute one notebook at a time
@@ -30,6 +38,13 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 JOBS_VARIABLE = "BOOK_EXECUTION_JOBS"
+#: Environment of the kernels when notebooks execute side by side: one compute thread each.
+KERNEL_THREAD_LIMITS = {
+    "OMP_NUM_THREADS": "1",          # PyTorch's intra-op pool (and OpenMP in NumPy's BLAS)
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",  # JAX on CPU
+}
 
 
 def execution_jobs(pending: int) -> int:
@@ -94,8 +109,18 @@ def execute_uncached(app: Sphinx, env, docnames: list[str]) -> None:
         )
 
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(run, pending))
+    saved = {name: os.environ.get(name) for name in KERNEL_THREAD_LIMITS}
+    if jobs > 1:
+        os.environ.update(KERNEL_THREAD_LIMITS)  # inherited by the kernels started below
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(run, pending))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     for (path, notebook, read_fmt), result in zip(pending, results):
         if result.err is not None:
             # left uncached: myst-nb runs it again when it reads the page and reports the error

@@ -113,12 +113,18 @@ def test_lectures_are_executed_ahead_side_by_side_and_read_from_the_cache(tmp_pa
     assert "42" in (book / "_build" / "html" / "broken_lecture.html").read_text()
 
 
-def test_execution_jobs_follows_the_environment_variable(monkeypatch):
+def parallel_execution_module():
+    """The book's Sphinx extension _ext/parallel_execution.py, imported from its file."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("parallel_execution", ROOT / "_ext" / "parallel_execution.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_execution_jobs_follows_the_environment_variable(monkeypatch):
+    module = parallel_execution_module()
     monkeypatch.setenv("BOOK_EXECUTION_JOBS", "3")
     assert module.execution_jobs(pending=8) == 3
     assert module.execution_jobs(pending=2) == 2  # never more than there are notebooks
@@ -229,7 +235,8 @@ def run_nbval(notebook: Path, timeout: int = 900) -> subprocess.CompletedProcess
          "--rootdir", str(notebook.parent), "-p", "nbval_glue", "--nbval",
          "--nbval-sanitize-with", str(NBVAL_PLUGIN_DIR / "sanitize.cfg"), str(notebook)],
         capture_output=True, text=True, timeout=timeout, cwd=notebook.parent,
-        env={**os.environ, "PYTHONPATH": str(NBVAL_PLUGIN_DIR)},
+        # the thread limits under which the build executes the lectures side by side
+        env={**os.environ, **parallel_execution_module().KERNEL_THREAD_LIMITS, "PYTHONPATH": str(NBVAL_PLUGIN_DIR)},
     )
 
 

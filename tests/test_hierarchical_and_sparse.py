@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bayesbook import convergence, data, models, svi
+from bayesbook import convergence, data, exact, mcmc, models, svi
 from bayesbook.vi import SVISettings
 
 
@@ -290,3 +290,146 @@ def test_pyro_svi_loop_recovers_a_conjugate_posterior_and_is_reproducible():
     assert runs[0][0].shape == (1500,)
     with pytest.raises(ValueError, match="learning_rate"):
         svi.run_pyro_svi(pyro_normal_mean, guide, y, num_steps=10, learning_rate=-1.0)
+
+
+# --- the exact posterior under a Gaussian prior with unknown noise ---------------------
+
+def test_gaussian_prior_posterior_with_unknown_noise_matches_importance_sampling():
+    """Quadrature over sigma against self-normalised importance sampling from the prior."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 2))
+    y = X @ np.array([1.0, -0.5]) + 0.7 * rng.standard_normal(6)
+    posterior = exact.gaussian_prior_regression_posterior(X, y, prior_sd=1.5, noise_prior_sd=1.0)
+    draws = 2_000_000
+    sigma = np.abs(rng.standard_normal(draws))                  # HalfNormal(1)
+    beta = 1.5 * rng.standard_normal((draws, 2))               # Normal(0, 1.5)
+    residuals = y[None, :] - beta @ X.T
+    log_weights = -6 * np.log(sigma) - 0.5 * np.sum(residuals**2, axis=1) / sigma**2
+    weights = np.exp(log_weights - log_weights.max())
+    weights /= weights.sum()
+    assert 1 / np.sum(weights**2) > 100_000                    # enough effective draws for 3 digits
+    mean = weights @ beta
+    np.testing.assert_allclose(posterior.beta_mean, mean, atol=0.005)
+    np.testing.assert_allclose(posterior.beta_sd, np.sqrt(weights @ beta**2 - mean**2), rtol=0.005)
+    assert posterior.sigma_mean == pytest.approx(weights @ sigma, rel=0.005)
+    assert posterior.sigma_sd == pytest.approx(np.sqrt(weights @ sigma**2 - (weights @ sigma) ** 2), rel=0.01)
+
+
+def test_gaussian_prior_posterior_with_a_sharp_noise_prior_is_the_known_noise_ridge():
+    """A noise prior concentrated near sigma0 gives the Gaussian posterior with noise sigma0."""
+    sparse = data.simulate_sparse(num_coefficients=8, num_observations=5, seed=2)
+    X, y = sparse["X"], sparse["y"]
+    # HalfNormal(0.01) is concentrated below 0.03; compare with the known-noise posterior
+    # averaged over sigma's draws from that posterior (computed here from scratch)
+    posterior = exact.gaussian_prior_regression_posterior(X, y, prior_sd=2.0, noise_prior_sd=0.01, grid_size=20000)
+    assert posterior.sigma_mean < 0.03
+    sigma0 = posterior.sigma_mean
+    precision = X.T @ X / sigma0**2 + np.eye(8) / 4.0
+    ridge_mean = np.linalg.solve(precision, X.T @ y / sigma0**2)
+    np.testing.assert_allclose(posterior.beta_mean, ridge_mean, atol=0.02 * np.abs(ridge_mean).max())
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: exact.gaussian_prior_regression_posterior(np.ones(3), np.ones(3), prior_sd=1, noise_prior_sd=1), "X must be a matrix"),
+    (lambda: exact.gaussian_prior_regression_posterior(np.ones((3, 2)), np.ones(3), prior_sd=0, noise_prior_sd=1), "prior_sd"),
+    (lambda: exact.gaussian_prior_regression_posterior(np.ones((3, 2)), np.ones(3), prior_sd=1, noise_prior_sd=-1), "noise_prior_sd"),
+    (lambda: exact.gaussian_prior_regression_posterior(np.ones((3, 2)), np.ones(3), prior_sd=1, noise_prior_sd=1, grid_size=5), "grid_size"),
+])
+def test_bad_arguments_of_the_gaussian_prior_posterior_are_named(call, argument):
+    with pytest.raises((ValueError, TypeError), match=argument):
+        call()
+
+
+# --- the chapter's fits (lectures/hierarchical_and_sparse.md), with its settings ---------
+
+NUM_GROUPS = 20
+PAGE_NUTS = {"num_chains": 4, "num_warmup": 500, "num_samples": 1000, "target_accept_prob": 0.95,
+             "chain_method": "sequential"}
+PAGE_SVI = SVISettings(learning_rate=0.02, num_steps=4000, num_particles=4, average_last=0.25)
+PAGE_PYRO = {"num_steps": 2000, "learning_rate": 0.1, "final_learning_rate": 0.001, "num_particles": 4}
+
+
+@pytest.mark.slow
+def test_hierarchical_nuts_mixes_and_the_full_covariance_guide_matches_a_long_run():
+    """Issue 12: R-hat <= 1.01 and no divergences (non-centred, J = 20); the full-covariance
+    guide's group means within 0.3 posterior sd of a long NUTS run's."""
+    import jax
+    from numpyro.infer import Predictive, init_to_median
+    from numpyro.infer.autoguide import AutoMultivariateNormal
+
+    groups = data.simulate_groups(NUM_GROUPS, seed=0)
+    observed = (groups["group"], groups["x"], groups["y_err"], groups["y"])
+    model = models.numpyro_hierarchical_regression_noncentred
+    sizes = {"num_groups": NUM_GROUPS}
+    page = mcmc.run_nuts(model, *observed, model_kwargs=sizes, seed=0, **PAGE_NUTS)
+    assert page.diagnostics()["r_hat"] <= 1.01
+    assert page.divergences == 0
+    long_run = mcmc.run_nuts(model, *observed, model_kwargs=sizes, seed=1, **{**PAGE_NUTS, "num_samples": 5000})
+    assert long_run.diagnostics()["r_hat"] <= 1.01
+    guide = AutoMultivariateNormal(model, init_loc_fn=init_to_median)
+    run = svi.run_svi(model, guide, *observed, model_kwargs=sizes, settings=PAGE_SVI, seed=0, history_every=10)
+    draws = Predictive(model, guide=guide, params=run.params, num_samples=4000,
+                       return_sites=["slope", "intercept"])(jax.random.PRNGKey(1), *observed[:3], **sizes)
+    for site in ("slope", "intercept"):
+        truth_mean, truth_sd = long_run.draws(site).mean(axis=0), long_run.draws(site).std(axis=0)
+        guide_error = np.abs(np.asarray(draws[site]).mean(axis=0) - truth_mean) / truth_sd
+        assert guide_error.max() <= 0.3, (site, guide_error.max())
+        # the page's shorter NUTS run, which the page uses as its reference, agrees too
+        page_error = np.abs(page.draws(site).mean(axis=0) - truth_mean) / truth_sd
+        assert page_error.max() <= 0.15, (site, page_error.max())
+    # and the guide's sds are close but, as the page says, a little too small
+    sd_ratio = np.asarray(draws["slope"]).std(axis=0) / long_run.draws("slope").std(axis=0)
+    assert 0.7 <= np.median(sd_ratio) < 1.0
+
+
+@pytest.fixture(scope="module")
+def horseshoe_fit():
+    """The page's Pyro fit of the horseshoe model: 2000 draws of beta from the guide."""
+    import pyro
+    import torch
+
+    sparse = data.simulate_sparse(num_coefficients=100, num_observations=100, noise_sd=0.5, seed=0)
+    X, y = torch.tensor(sparse["X"], dtype=torch.float32), torch.tensor(sparse["y"], dtype=torch.float32)
+
+    def horseshoe(X, y=None):
+        return models.pyro_sparse_regression(X, y, prior="horseshoe")
+
+    guide = pyro.infer.autoguide.AutoLowRankMultivariateNormal(horseshoe, rank=10)
+    svi.run_pyro_svi(horseshoe, guide, X, y, seed=0, **PAGE_PYRO)
+    with torch.no_grad():
+        draws = pyro.infer.Predictive(horseshoe, guide=guide, num_samples=2000, parallel=True,
+                                      return_sites=["beta"])(X)
+    return sparse, draws["beta"].reshape(2000, -1).numpy()
+
+
+@pytest.mark.slow
+def test_horseshoe_beats_the_exact_gaussian_prior_posterior_on_the_zeros_and_keeps_the_signals(horseshoe_fit):
+    """Issue 12: the horseshoe's error on the zero coefficients at least 3 times smaller than
+    the Gaussian prior's, and on the non-zero ones no worse than 1.5 times."""
+    sparse, beta_draws = horseshoe_fit
+    truth = sparse["beta"]
+    zero = truth == 0
+    gaussian = exact.gaussian_prior_regression_posterior(sparse["X"], sparse["y"], prior_sd=10.0, noise_prior_sd=1.0)
+
+    def rms(mean, mask):
+        return np.sqrt(np.mean((mean - truth)[mask] ** 2))
+
+    horseshoe_mean = beta_draws.mean(axis=0)
+    assert rms(horseshoe_mean, zero) * 3 <= rms(gaussian.beta_mean, zero)
+    assert rms(horseshoe_mean, ~zero) <= 1.5 * rms(gaussian.beta_mean, ~zero)
+    # every true signal is kept: its 90 % interval excludes zero
+    low, high = np.quantile(beta_draws, [0.05, 0.95], axis=0)
+    assert np.all(((low > 0) | (high < 0))[~zero])
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 12's target is not met: the Pyro fit's means are within 0.5 NUTS sd "
+                                       "for about half the coefficients, and NUTS itself does not mix on this "
+                                       "posterior (R-hat about 1.05 on the page's run)")
+def test_horseshoe_pyro_fit_within_half_a_nuts_sd_for_nine_coefficients_in_ten(horseshoe_fit):
+    sparse, beta_draws = horseshoe_fit
+    nuts = mcmc.run_nuts(models.numpyro_horseshoe_regression, sparse["X"], sparse["y"], num_chains=2,
+                         num_warmup=500, num_samples=500, seed=0, target_accept_prob=0.95, chain_method="sequential")
+    reference = nuts.draws("beta")
+    distance = np.abs(beta_draws.mean(axis=0) - reference.mean(axis=0)) / reference.std(axis=0)
+    assert np.mean(distance < 0.5) >= 0.9

@@ -27,6 +27,7 @@ jitter is therefore small: a parameter still drifting is caught there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -256,8 +257,8 @@ def steps_to_convergence(run, *, checks: int = 20) -> int | None:
         cut = k * records // checks
         if cut * every < 20 or cut < 20:
             continue
-        part = type("Cut", (), {"losses": run.losses[:cut * every],
-                                "history": {name: value[:cut] for name, value in run.history.items()}})
+        part = SimpleNamespace(losses=run.losses[:cut * every],
+                               history={name: value[:cut] for name, value in run.history.items()})
         if check_svi(part).converged:
             return cut * every
     return None

@@ -8,6 +8,9 @@
 * Linear regression with known noise and a Gaussian prior (chapter 7): the Gaussian
   posterior of (intercept, slope) (:func:`regression_posterior`), and the KL
   divergence between two multivariate normals (:func:`gaussian_kl`).
+* Linear regression with a Gaussian prior and unknown noise (chapter 8): the
+  posterior of the coefficients and the noise sd, by quadrature over the noise sd
+  (:func:`gaussian_prior_regression_posterior`).
 """
 
 from __future__ import annotations
@@ -304,3 +307,54 @@ def gaussian_kl(mean_q, covariance_q, mean_p, covariance_p) -> float:
     shift = np.linalg.solve(chol_p, mean_p - mean_q)
     log_det = 2 * (np.log(np.diag(chol_p)).sum() - np.log(np.diag(chol_q)).sum())
     return float(0.5 * (np.sum(solved**2) + shift @ shift - d + log_det))
+
+
+@dataclass(frozen=True)
+class RidgePosterior:
+    """The posterior of :func:`gaussian_prior_regression_posterior`: each coefficient's mean
+    and sd, and the noise sd's mean and sd (marginal posteriors)."""
+
+    beta_mean: np.ndarray
+    beta_sd: np.ndarray
+    sigma_mean: float
+    sigma_sd: float
+
+
+def gaussian_prior_regression_posterior(X, y, *, prior_sd: float, noise_prior_sd: float,
+                                        grid_size: int = 4000) -> RidgePosterior:
+    """Exact posterior of ``y ~ Normal(X @ beta, sigma)``, ``beta_j ~ Normal(0, prior_sd)``,
+    ``sigma ~ HalfNormal(noise_prior_sd)``: one-dimensional quadrature over ``sigma``.
+
+    Given ``sigma`` everything is Gaussian: ``y ~ Normal(0, sigma**2 I + prior_sd**2 X X^T)``
+    (the marginal likelihood of ``sigma``) and ``beta | sigma, y`` is normal with mean
+    ``prior_sd**2 X^T (sigma**2 I + prior_sd**2 X X^T)^-1 y``. With ``X X^T = U diag(e) U^T``
+    both cost one division per ``sigma``. The marginal posterior of ``sigma`` is tabulated
+    on ``grid_size`` log-spaced points between ``1e-4`` and ``10`` times
+    ``noise_prior_sd``, and the moments of ``beta`` are mixtures over it (the law of total
+    variance for its sd). This is the model of
+    :func:`bayesbook.models.pyro_sparse_regression` with ``prior="gaussian"``.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    if X.ndim != 2 or y.shape != (X.shape[0],) or X.size == 0:
+        raise ValueError(f"X must be a matrix (n, d) and y a vector (n,), got shapes {X.shape} and {y.shape}")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
+        raise ValueError("X and y must hold finite numbers")
+    prior_var = check_positive("prior_sd", prior_sd) ** 2
+    noise_prior_sd = check_positive("noise_prior_sd", noise_prior_sd)
+    grid_size = check_integer("grid_size", grid_size, minimum=100)
+    eigenvalues, U = np.linalg.eigh(X @ X.T)
+    eigenvalues = np.clip(eigenvalues, 0.0, None)
+    rotated_y, rotated_X = U.T @ y, X.T @ U                       # (n,), (d, n)
+    sigma = noise_prior_sd * np.logspace(-4, 1, grid_size)
+    variance = sigma[:, None] ** 2 + prior_var * eigenvalues       # (grid, n)
+    log_density = (-0.5 * np.sum(np.log(variance) + rotated_y**2 / variance, axis=1)
+                   - 0.5 * (sigma / noise_prior_sd) ** 2)
+    weights = np.exp(log_density - log_density.max()) * np.gradient(sigma)
+    weights /= weights.sum()
+    conditional_mean = prior_var * (rotated_y / variance) @ rotated_X.T                         # (grid, d)
+    conditional_var = prior_var - prior_var**2 * (1.0 / variance) @ (rotated_X**2).T          # (grid, d)
+    beta_mean = weights @ conditional_mean
+    beta_var = weights @ (conditional_var + conditional_mean**2) - beta_mean**2
+    sigma_mean = float(weights @ sigma)
+    sigma_sd = float(np.sqrt(max(weights @ sigma**2 - sigma_mean**2, 0.0)))
+    return RidgePosterior(beta_mean, np.sqrt(np.clip(beta_var, 0.0, None)), sigma_mean, sigma_sd)
