@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Not test modules: the nbval plugin (loaded only by the nbval runs of tests/test_book.py)
-# and the script that made the eight schools reference posterior.
-collect_ignore = ["nbval", "reference"]
+# Not test modules: the nbval plugin (loaded only by the nbval runs of tests/test_book.py),
+# the script that made the eight schools reference posterior, and the fresh-venv helpers
+# of the Colab test and of `make test-latest`.
+collect_ignore = ["nbval", "reference", "notebook_env.py", "latest_lane.py"]
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 # the same flags as `make book`
 BUILD_FLAGS = ["--warningiserror", "--nitpick", "--keep-going"]

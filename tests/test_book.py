@@ -99,6 +99,16 @@ def test_a_cell_that_warns_fails_the_build(tmp_path):
     assert "stderr was found in the cell outputs" in log
 
 
+def test_a_false_claim_fails_the_build_and_names_the_claim(tmp_path):
+    """A sentence checked with bayesbook.notebook.claim fails the build the day its numbers stop showing it."""
+    book = one_page_book(tmp_path, 'from bayesbook.notebook import claim\nclaim(0.186 < 0.104, "the step size shrinks")')
+    result = build(book, tmp_path / "build.log", timeout=600)
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "broken_lecture" in log
+    assert "ClaimError" in log and 'the page says "the step size shrinks"' in log
+
+
 def test_lectures_are_executed_ahead_side_by_side_and_read_from_the_cache(tmp_path):
     """_ext/parallel_execution.py executes the notebooks before Sphinx reads them;
     myst-nb then finds each one in the cache and executes nothing itself."""

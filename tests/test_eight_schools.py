@@ -248,7 +248,7 @@ def test_noncentred_run_matches_the_reference(noncentred):
     import arviz as az
 
     assert noncentred.divergences == 0
-    table = az.summary(az.from_dict(posterior=_posterior(noncentred)), round_to="none")
+    table = az.summary(az.from_dict({"posterior": _posterior(noncentred)}), round_to="none")
     assert table["r_hat"].max() <= 1.01
     assert table.loc["tau", "ess_bulk"] >= 1000
     for name, row in table.iterrows():

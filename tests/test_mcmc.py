@@ -59,9 +59,9 @@ def test_grid_result_shapes_and_times(grid):
     assert 0.6 < run.acceptance_rate < 1.0  # adapted towards the 0.8 target
     assert grid.compile_seconds > 0 and grid.sampling_seconds > 0
     assert run.compile_seconds == pytest.approx(grid.compile_seconds / 35)
-    idata = run.to_inference_data()
-    assert idata.posterior["theta"].shape == (4, 2500)
-    assert "diverging" in idata.sample_stats
+    tree = run.to_datatree()
+    assert tree.posterior["theta"].shape == (4, 2500)
+    assert "diverging" in tree.sample_stats
 
 
 def test_grid_is_deterministic_for_a_seed_and_differs_across_seeds():

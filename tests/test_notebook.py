@@ -31,3 +31,13 @@ def test_library_versions_reports_missing_packages():
     assert versions["numpy"] == np.__version__
     assert versions["a-package-that-is-not-installed"] == "not installed"
     assert "python" in versions
+
+
+def test_claim_passes_silently_and_names_the_sentence_that_fails():
+    notebook.claim(np.float64(1.004) <= 1.01, "every R-hat is at most 1.01")
+    step_sizes = np.array([0.186, 0.104, 0.142])
+    with pytest.raises(notebook.ClaimError, match='"the step size falls as the target rises"'):
+        notebook.claim(np.all(np.diff(step_sizes) < 0), "the step size falls as the target rises")
+    for bad in ("", "   ", None, 3):
+        with pytest.raises(ValueError, match="prose"):
+            notebook.claim(True, bad)

@@ -78,6 +78,23 @@ def test_psis_khat_separates_a_good_guide_from_a_poor_one():
     assert vi_scoring.psis_khat("beta", poor, posterior, seed=1) > 0.7
 
 
+def test_pareto_khat_is_the_tail_shape_of_the_weights_not_of_their_inverse():
+    """Normal proposal q = N(0, s_q^2) for a normal target p = N(0, s_p^2): for s_q < s_p the
+    weights p/q are unbounded with Pareto shape 1 - s_q^2 / s_p^2 (0.75 here); for s_q > s_p
+    they are bounded, so k-hat is below 0.5."""
+    rng = np.random.default_rng(7)
+    narrow = rng.normal(0.0, 1.0, size=20_000)
+    khat_narrow = vi_scoring.pareto_khat(stats.norm(0, 2).logpdf(narrow) - stats.norm(0, 1).logpdf(narrow))
+    assert khat_narrow == pytest.approx(0.75, abs=0.15)
+    wide = rng.normal(0.0, 2.0, size=20_000)
+    assert vi_scoring.pareto_khat(stats.norm(0, 1).logpdf(wide) - stats.norm(0, 2).logpdf(wide)) < 0.5
+
+
+def test_pareto_khat_rejects_what_is_not_a_vector_of_log_weights():
+    with pytest.raises(ValueError, match="log_weights"):
+        vi_scoring.pareto_khat(np.zeros((3, 4)))
+
+
 def test_sample_guide_is_seeded_and_has_the_right_mean():
     draws = vi_scoring.sample_guide("truncated_normal", {"loc": 0.75, "scale": 0.02}, (0.2, 0.7), 20_000, seed=3)
     again = vi_scoring.sample_guide("truncated_normal", {"loc": 0.75, "scale": 0.02}, (0.2, 0.7), 20_000, seed=3)

@@ -32,4 +32,11 @@ notebook
     Page helpers: gluing computed numbers into the prose, recording versions.
 """
 
+from ._lazy_imports import repair_numpyro_import
+
 __version__ = "0.1.0"
+
+# NumPyro imported after ArviZ 1 loses attributes of numpyro.distributions (an importlib
+# behaviour with ArviZ's lazy import of NumPyro; see bayesbook._lazy_imports). Repair it
+# here, for pages that import both before this package, and before each NumPyro program.
+repair_numpyro_import()

@@ -3,7 +3,7 @@
 :func:`run_nuts` runs the No-U-Turn Sampler on any model of either library and
 returns an :class:`MCMCResult`: the draws, chain by chain, with divergences,
 acceptance rates, step sizes and the time spent compiling and sampling. It converts
-to an ArviZ ``InferenceData`` for summaries (bulk and tail ESS, R-hat) and plots.
+to an ArviZ ``DataTree`` (ArviZ 1) for summaries (bulk and tail ESS, R-hat) and plots.
 
 :func:`run_nuts_sweep` runs one NumPyro model at several target acceptance
 probabilities (and values of a model argument) as one compiled program. :func:`run_coin` is the coin model of :mod:`bayesbook.models` with a prior of
@@ -40,6 +40,7 @@ import numpy as np
 
 from . import models
 from ._checks import check_choice, check_integer, check_real
+from ._lazy_imports import repair_numpyro_import
 from .priors import Prior, check_grid, grid_position
 
 BACKENDS = ("numpyro", "pyro")
@@ -116,20 +117,24 @@ class MCMCResult:
         """Step size after adaptation, averaged over chains."""
         return float(np.mean(self.sample_stats["step_size"][:, -1]))
 
-    def to_inference_data(self, coords: dict | None = None, dims: dict | None = None):
-        """The run as an ArviZ ``InferenceData`` (groups ``posterior`` and ``sample_stats``)."""
+    def to_datatree(self, coords: dict | None = None, dims: dict | None = None):
+        """The run as an ArviZ ``DataTree`` with groups ``posterior`` and ``sample_stats``.
+
+        ``coords`` and ``dims`` are ArviZ's: names for the axes of a site's draws, for
+        example ``dims={"theta": ["school"]}, coords={"school": names}``.
+        """
         import arviz as az
 
         stats = {name: value for name, value in self.sample_stats.items() if not np.all(np.isnan(value))}
-        return az.from_dict(posterior=self.posterior, sample_stats=stats, coords=coords, dims=dims)
+        return az.from_dict({"posterior": self.posterior, "sample_stats": stats}, coords=coords, dims=dims)
 
     def summary(self, var_names: Sequence[str] | None = None):
-        """ArviZ summary table: mean, sd, HDI, MCSE, bulk and tail ESS, R-hat of each parameter."""
+        """ArviZ summary table: mean, sd, 89 % equal-tailed interval, bulk and tail ESS, R-hat, MCSE of each parameter."""
         import arviz as az
 
         key = tuple(var_names) if var_names is not None else None
         if key not in self._summary_cache:
-            self._summary_cache[key] = az.summary(self.to_inference_data(), var_names=var_names, round_to="none")
+            self._summary_cache[key] = az.summary(self.to_datatree(), var_names=var_names, round_to="none")
         return self._summary_cache[key].copy()
 
     def diagnostics(self) -> dict[str, float]:
@@ -152,12 +157,13 @@ def torch_jit_trace_allowed():
     """Hide the one warning PyTorch gives for every ``torch.jit.trace``, and nothing else.
 
     Pyro's ``jit_compile=True`` (NUTS) and ``JitTrace_ELBO`` (SVI) trace the model with
-    ``torch.jit.trace``, which PyTorch 2.13 marks as deprecated with a
-    ``DeprecationWarning`` at every trace. The trace still works and makes Pyro about
-    twice as fast, so only that message is hidden.
+    ``torch.jit.trace``, which PyTorch marks as deprecated at every trace: with a
+    ``DeprecationWarning`` in 2.13, a ``FutureWarning`` from 2.14. The trace still works
+    and makes Pyro about twice as fast, so only that message is hidden.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace` is deprecated", category=DeprecationWarning)
+        for category in (DeprecationWarning, FutureWarning):
+            warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace` is deprecated", category=category)
         yield
 
 
@@ -178,6 +184,8 @@ def _numpyro_one_chain(model, num_warmup, num_samples, target_accept_prob, max_t
     ``target_accept_prob=None`` makes it the function's second argument, so it can be traced.
     """
     from numpyro.infer import MCMC, NUTS
+
+    repair_numpyro_import()  # see bayesbook._lazy_imports
 
     if target_accept_prob is None:
         def one_chain_at(key, accept, *args, **kwargs):

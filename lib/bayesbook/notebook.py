@@ -1,8 +1,10 @@
 """Helpers for the lecture pages themselves.
 
 ``glue`` puts a number computed by a page into that page's prose (myst-nb's
-``{glue:text}`` role), so no figure in the text is ever typed in by hand.
-``library_versions`` is what each lecture's closing cell records.
+``{glue:text}`` role), so no figure in the text is ever typed in by hand. ``claim``
+checks, beside the glued number, what the prose says of it, so the build fails the
+day the sentence stops being true. ``library_versions`` is what each lecture's
+closing cell records.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import platform
 from importlib import metadata
 
 import numpy as np
+
+__all__ = ["BOOK_LIBRARIES", "ClaimError", "claim", "glue", "library_versions"]
 
 #: The libraries whose versions a lecture records in its closing cell.
 BOOK_LIBRARIES = ("bayesbook", "numpy", "scipy", "matplotlib", "jax", "numpyro", "torch", "pyro-ppl", "arviz")
@@ -32,6 +36,29 @@ def glue(name: str, value: object) -> None:
     except ImportError:
         return
     myst_glue(name, value, display=False)
+
+
+class ClaimError(AssertionError):
+    """A sentence of the page's prose is false for the numbers the page computed."""
+
+
+def claim(condition: object, prose: str) -> None:
+    """Check that what the page's prose says of its numbers holds; raise :class:`ClaimError` if not.
+
+    ``prose`` is the claim as the text makes it ("the non-centred run has no
+    divergences"). A claim that stops holding (a new seed, a new release) fails the
+    page's build with an error that names it.
+
+    >>> claim(0.004 < 0.01, "the largest R-hat is below 1.01")
+    >>> claim(3 < 2, "three is less than two")
+    Traceback (most recent call last):
+    ...
+    bayesbook.notebook.ClaimError: the page says "three is less than two", but its numbers do not show it
+    """
+    if not isinstance(prose, str) or not prose.strip():
+        raise ValueError(f"prose must be the claim as a non-empty string, got {prose!r}")
+    if not bool(condition):
+        raise ClaimError(f'the page says "{prose}", but its numbers do not show it')
 
 
 def library_versions(names: tuple[str, ...] = BOOK_LIBRARIES) -> dict[str, str]:

@@ -27,6 +27,7 @@ from time import perf_counter
 import numpy as np
 
 from ._checks import check_choice, check_integer, check_positive
+from ._lazy_imports import repair_numpyro_import
 from .vi import FAST_COMPILE, SVISettings, run_steps
 
 #: The ELBO estimators :func:`run_svi` accepts: NumPyro's ``Trace_ELBO`` (reparameterised
@@ -96,6 +97,8 @@ def run_svi(
     import jax.numpy as jnp
     from numpyro.infer import SVI, Trace_ELBO, TraceGraph_ELBO
     from numpyro.optim import Adam
+
+    repair_numpyro_import()  # see bayesbook._lazy_imports
 
     for name, value in (("model", model), ("guide", guide)):
         if not callable(value):

@@ -40,6 +40,7 @@ import numpy as np
 
 from . import models
 from ._checks import check_choice, check_counts, check_integer, check_positive, check_real
+from ._lazy_imports import repair_numpyro_import
 from .priors import Prior, check_grid, grid_position
 
 BACKENDS = ("numpyro", "pyro")
@@ -284,6 +285,8 @@ def _numpyro_fit_function(model, guide, settings: SVISettings):
     """``fit(key, *args) -> (unconstrained params, losses)``: one SVI run as a ``lax.scan``."""
     from numpyro.infer import SVI, Trace_ELBO
     from numpyro.optim import Adam
+
+    repair_numpyro_import()  # see bayesbook._lazy_imports
 
     svi = SVI(model, guide, Adam(settings.learning_rate_at), Trace_ELBO(num_particles=settings.num_particles))
 

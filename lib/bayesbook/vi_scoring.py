@@ -123,6 +123,22 @@ def sample_guide(family: str, params: dict, support: tuple[float, float], num_dr
     return stats.truncnorm((low - loc) / scale, (high - loc) / scale, loc=loc, scale=scale).rvs(num_draws, random_state=rng)
 
 
+def pareto_khat(log_weights) -> float:
+    """The Pareto shape k-hat of the upper tail of importance weights, from their logarithms.
+
+    PSIS (Vehtari et al. 2024) with arviz-stats. Its ``psislw`` is written for PSIS-LOO,
+    whose input is the log-likelihood of a draw and whose log weights are its negative
+    (the ratio ``1 / p(y_i | theta)``), so the log weights are passed in negated.
+    """
+    from arviz_stats.base import array_stats
+
+    values = np.asarray(log_weights, dtype=float)
+    if values.ndim != 1 or values.size < 10:
+        raise ValueError(f"log_weights must be a 1-d array of at least 10 values, got shape {values.shape}")
+    _, khat = array_stats.psislw(-values)
+    return float(khat)
+
+
 def importance_check(family: str, params: dict, posterior, *, num_draws: int = 5000, seed: int = 0) -> dict[str, float]:
     """Two checks of a guide that need only the unnormalised posterior ``p(theta, Y)``.
 
@@ -130,7 +146,7 @@ def importance_check(family: str, params: dict, posterior, *, num_draws: int = 5
     ``w_i = p(theta_i, Y) / q(theta_i)``:
 
     * ``khat``: the Pareto shape of the weights' upper tail (PSIS, Yao et al. 2018,
-      with ArviZ's ``psislw``). Above 0.7 the weights have so heavy a tail that
+      :func:`pareto_khat`). Above 0.7 the weights have so heavy a tail that
       importance sampling from the guide is unreliable: the guide's tails are lighter
       than the posterior's somewhere.
     * ``ess_fraction``: the effective sample size of the weights, ``(sum w)^2 / sum w^2``,
@@ -138,15 +154,13 @@ def importance_check(family: str, params: dict, posterior, *, num_draws: int = 5
       only a few draws carry the weight, as happens when the guide is far too wide or
       in the wrong place.
     """
-    import arviz as az
-
     draws = sample_guide(family, params, posterior.support, num_draws, seed)
     log_weights = (posterior.log_pdf(draws) + posterior.log_evidence
                    - guide_log_density(family, params, posterior.support)(draws))
-    _, khat = az.psislw(log_weights)
+    khat = pareto_khat(log_weights)
     normalised = np.exp(log_weights - log_weights.max())
     ess = normalised.sum() ** 2 / np.sum(normalised**2)
-    return {"khat": float(khat), "ess_fraction": float(ess / num_draws)}
+    return {"khat": khat, "ess_fraction": float(ess / num_draws)}
 
 
 def psis_khat(family: str, params: dict, posterior, *, num_draws: int = 5000, seed: int = 0) -> float:

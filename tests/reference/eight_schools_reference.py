@@ -36,7 +36,7 @@ def main() -> None:
     posterior = {"mu": run.posterior["mu"], "tau": run.posterior["tau"], "log_tau": np.log(run.posterior["tau"])}
     for school in range(8):
         posterior[f"theta_{school + 1}"] = run.posterior["theta"][..., school]
-    table = az.summary(az.from_dict(posterior=posterior), round_to="none", stat_focus="mean")
+    table = az.summary(az.from_dict({"posterior": posterior}), round_to="none")
     summary = {}
     for name, values in posterior.items():
         row = table.loc[name]
