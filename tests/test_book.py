@@ -61,6 +61,15 @@ def test_execution_report_lists_every_lecture(built_book):
         assert lecture in text, f"{lecture} missing from the execution report"
 
 
+def test_execution_report_says_whether_the_lectures_ran_on_the_newest_releases(built_book, root):
+    text = visible_text((built_book / "status.html").read_text())
+    assert "The lectures on the newest releases" in text
+    if (root / "_build" / "latest" / "results.md").exists():
+        assert "chapters passed" in text
+    else:
+        assert "No such run was made" in text
+
+
 def one_page_book(tmp_path: Path, cell_source: str) -> Path:
     """A minimal book with the real _config.yml and one lecture holding ``cell_source``."""
     book = tmp_path / "book"
@@ -81,31 +90,27 @@ def one_page_book(tmp_path: Path, cell_source: str) -> Path:
     return book
 
 
-def test_a_failing_cell_fails_the_build_and_names_lecture_and_error(tmp_path):
-    book = one_page_book(tmp_path, "1 / 0")
-    result = build(book, tmp_path / "build.log", timeout=600)
+def failed_build_log(tmp_path: Path, cell_source: str) -> str:
+    """The log of building the one-page book with ``cell_source``; the build must fail and name the page."""
+    result = build(one_page_book(tmp_path, cell_source), tmp_path / "build.log", timeout=600)
     log = result.stdout + result.stderr
     assert result.returncode != 0
     assert "broken_lecture" in log
-    assert "ZeroDivisionError" in log
+    return log
+
+
+def test_a_failing_cell_fails_the_build_and_names_lecture_and_error(tmp_path):
+    assert "ZeroDivisionError" in failed_build_log(tmp_path, "1 / 0")
 
 
 def test_a_cell_that_warns_fails_the_build(tmp_path):
-    book = one_page_book(tmp_path, 'import warnings\nwarnings.warn("something is off")')
-    result = build(book, tmp_path / "build.log", timeout=600)
-    log = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "broken_lecture" in log
+    log = failed_build_log(tmp_path, 'import warnings\nwarnings.warn("something is off")')
     assert "stderr was found in the cell outputs" in log
 
 
 def test_a_false_claim_fails_the_build_and_names_the_claim(tmp_path):
     """A sentence checked with bayesbook.notebook.claim fails the build the day its numbers stop showing it."""
-    book = one_page_book(tmp_path, 'from bayesbook.notebook import claim\nclaim(0.186 < 0.104, "the step size shrinks")')
-    result = build(book, tmp_path / "build.log", timeout=600)
-    log = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "broken_lecture" in log
+    log = failed_build_log(tmp_path, 'from bayesbook.notebook import claim\nclaim(0.186 < 0.104, "the step size shrinks")')
     assert "ClaimError" in log and 'the page says "the step size shrinks"' in log
 
 
