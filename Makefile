@@ -3,8 +3,10 @@
 # dependencies into it; nothing has to be installed by hand.
 
 # The book runs on Python 3.12 (what Colab has). `python3.12` on the PATH, else pyenv's
-# 3.12 (its shim answers only for the versions pyenv has selected); PYTHON= overrides it.
-PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12); do \
+# 3.12 (its shim answers only for the versions pyenv has selected; pyenv's folder is
+# found from the shim, so an empty HOME does not hide it); PYTHON= overrides it.
+PYENV_VERSIONS := $(abspath $(dir $(realpath $(shell command -v python3.12 2>/dev/null)))../versions)
+PYTHON ?= $(shell for p in python3.12 $(wildcard $(PYENV_VERSIONS)/3.12*/bin/python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12); do \
             $$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && echo $$p && break; done)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
