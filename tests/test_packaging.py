@@ -92,3 +92,26 @@ def test_the_lower_bounds_admit_the_pinned_releases_and_arviz_1():
         assert requirement.specifier.contains(pins[normalise(requirement.name)]), (text, pins[normalise(requirement.name)])
     arviz = next(Requirement(r) for r in PYPROJECT["project"]["dependencies"] if _requirement_name(r) == "arviz")
     assert not arviz.specifier.contains("0.23.4"), "the ArviZ 0.x API is gone from the code: arviz>=1"
+
+
+def test_every_module_lists_its_public_names_in_all_and_the_package_docstring_names_it():
+    import importlib
+
+    import bayesbook
+
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        tree = ast.parse(path.read_text())
+        public = set()
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                public.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                    if isinstance(target, ast.Name) and re.fullmatch(r"[A-Z][A-Z0-9_]*", target.id):
+                        public.add(target.id)
+        module = importlib.import_module(f"bayesbook.{path.stem}")
+        assert set(module.__all__) == public, f"{path.name}: __all__ differs from its public names by {set(module.__all__) ^ public}"
+        assert re.search(rf"^{path.stem}\b|, {path.stem}\b", bayesbook.__doc__, flags=re.M), \
+            f"the package docstring does not list the module {path.stem}"

@@ -9,16 +9,19 @@ Modules
 -------
 data
     Simulating coin-flip (Bernoulli) data and counting successes; the eight schools
-    data and their stored reference posterior; simulated regressions, with outliers.
+    data and their stored reference posterior; simulated regressions, with outliers;
+    grouped and sparse regression data.
 exact
     Closed-form results (the Beta posterior, evidence, Beta KL), the
     quadrature posterior for any prior on [0, 1], the Gaussian posterior of a
-    linear regression with known noise, and the KL between two Gaussians.
+    linear regression with known noise, the KL between two Gaussians, and the posterior
+    of a regression with a Gaussian prior and unknown noise.
 priors, numpyro_dists, pyro_dists
     Every prior of the book for NumPyro and Pyro, and the distributions they lack.
 models
     The coin model, once per library; eight schools, centred and non-centred;
-    linear regression (NumPyro, and Pyro as a ``PyroModule``) and its outlier mixture.
+    linear regression (NumPyro, and Pyro as a ``PyroModule``) and its outlier mixture;
+    hierarchical regression; sparse regression with Gaussian or horseshoe priors.
 mcmc
     NUTS in both libraries with its diagnostics; one compiled program for a grid
     of posteriors or a sweep of target acceptance probabilities.
@@ -26,10 +29,15 @@ scoring
     W1, KS and Monte Carlo errors of draws against an exact posterior.
 vi, vi_scoring
     SVI with Beta and truncated-normal guides; exact KL, best KL, PSIS k-hat.
+svi
+    SVI for any NumPyro model and guide as one compiled program, and Pyro's SVI loop.
+convergence
+    Has an SVI run converged? Checks of its losses and of its parameters' path.
 plotting
     The book's one plot style and small plotting helpers.
 notebook
-    Page helpers: gluing computed numbers into the prose, recording versions.
+    Page helpers: gluing computed numbers into the prose, checking the claims the
+    prose makes of them, recording versions.
 """
 
 from ._lazy_imports import repair_numpyro_import

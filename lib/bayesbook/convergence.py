@@ -33,6 +33,17 @@ import numpy as np
 
 from ._checks import check_integer, check_positive
 
+__all__ = [
+    "ConvergenceReport",
+    "BATCHES",
+    "check_convergence",
+    "ParameterReport",
+    "check_parameters",
+    "SVIConvergence",
+    "check_svi",
+    "steps_to_convergence",
+]
+
 
 @dataclass(frozen=True)
 class ConvergenceReport:

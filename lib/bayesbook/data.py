@@ -1,4 +1,4 @@
-"""The book's data: coin flips, and the eight schools.
+"""The book's data: coin flips, the eight schools, and simulated regressions.
 
 Chapters 1–5 condition on the same kind of data: ``n`` independent flips of a coin
 whose probability of heads is ``theta``. They are plain NumPy arrays of 0s and 1s,
@@ -26,6 +26,19 @@ from importlib import resources
 import numpy as np
 
 from ._checks import check_integer, check_positive, check_probability, check_real
+
+__all__ = [
+    "simulate_bernoulli",
+    "count_successes",
+    "EIGHT_SCHOOLS_EFFECT",
+    "EIGHT_SCHOOLS_SE",
+    "eight_schools",
+    "eight_schools_reference",
+    "simulate_regression",
+    "simulate_outliers",
+    "simulate_groups",
+    "simulate_sparse",
+]
 
 
 def simulate_bernoulli(theta: float, n: int, seed: int) -> np.ndarray:

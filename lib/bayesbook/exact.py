@@ -24,6 +24,18 @@ from scipy import optimize, special, stats
 
 from ._checks import check_counts, check_integer, check_positive, check_real
 
+__all__ = [
+    "beta_posterior",
+    "beta_kl",
+    "beta_binomial_log_evidence",
+    "QuadraturePosterior",
+    "quadrature_posterior",
+    "regression_posterior",
+    "gaussian_kl",
+    "RidgePosterior",
+    "gaussian_prior_regression_posterior",
+]
+
 
 def beta_posterior(alpha: float, beta: float, k: int, n: int) -> stats.rv_continuous:
     """Posterior of ``theta`` under a Beta(``alpha``, ``beta``) prior after ``k`` successes in ``n`` trials.

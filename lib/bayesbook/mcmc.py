@@ -43,6 +43,18 @@ from ._checks import check_choice, check_integer, check_real
 from ._lazy_imports import repair_numpyro_import
 from .priors import Prior, check_grid, grid_position
 
+__all__ = [
+    "BACKENDS",
+    "CHAIN_METHODS",
+    "MCMCResult",
+    "torch_jit_trace_allowed",
+    "run_nuts",
+    "run_nuts_sweep",
+    "run_coin",
+    "GridResult",
+    "run_coin_grid",
+]
+
 BACKENDS = ("numpyro", "pyro")
 #: How :func:`run_nuts` runs a NumPyro run's chains inside its one compiled program.
 CHAIN_METHODS = ("vectorized", "sequential")

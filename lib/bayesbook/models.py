@@ -25,6 +25,27 @@ from collections.abc import Callable
 
 from ._checks import check_choice, check_counts
 
+__all__ = [
+    "BACKENDS",
+    "numpyro_coin_model",
+    "pyro_coin_model",
+    "coin_model",
+    "coin_data",
+    "numpyro_eight_schools_centered",
+    "numpyro_eight_schools_noncentered",
+    "numpyro_eight_schools",
+    "pyro_eight_schools_noncentered",
+    "numpyro_linear_regression",
+    "numpyro_outlier_regression",
+    "outlier_probabilities",
+    "pyro_linear_regression",
+    "numpyro_hierarchical_regression",
+    "numpyro_hierarchical_regression_noncentred",
+    "numpyro_horseshoe_regression",
+    "SPARSE_PRIORS",
+    "pyro_sparse_regression",
+]
+
 BACKENDS = ("numpyro", "pyro")
 
 

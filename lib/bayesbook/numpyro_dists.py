@@ -7,6 +7,10 @@
 * :class:`RejectionTruncated` — any NumPyro distribution restricted to an interval
   and renormalised; sampled by accept–reject, with the probability mass of the
   interval supplied by the caller.
+* :class:`IntervalTransformed` — the same as the first for ``[low, high]`` (the Beta
+  guide on a prior's support).
+* :class:`PriorSwitch` — the prior ``distributions[index]`` for a traced ``index``, so
+  one compiled program serves a whole grid of priors (:func:`bayesbook.mcmc.run_coin_grid`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import jax.numpy as jnp
 from jax import lax, random
 from numpyro.distributions import Distribution, TransformedDistribution, constraints
 from numpyro.distributions.util import promote_shapes
+
+__all__ = ["UnitIntervalTransformed", "IntervalTransformed", "RejectionTruncated", "PriorSwitch"]
 
 
 class UnitIntervalTransformed(TransformedDistribution):

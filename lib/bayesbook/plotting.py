@@ -8,6 +8,16 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+__all__ = [
+    "PRIOR_COLOR",
+    "set_style",
+    "sample_size_colors",
+    "unit_interval_axes",
+    "histogram_with_density",
+    "draws_against_exact",
+    "covariance_ellipse",
+]
+
 #: Colour of priors in every figure of the book.
 PRIOR_COLOR = "#4C4E52"
 

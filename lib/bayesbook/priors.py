@@ -38,6 +38,23 @@ from scipy import special, stats
 from . import exact
 from ._checks import check_choice, check_positive, check_real
 
+__all__ = [
+    "BACKENDS",
+    "Prior",
+    "Beta",
+    "Uniform",
+    "TruncatedLogNormal",
+    "ShiftedVonMises",
+    "TruncatedVonMises",
+    "TruncatedLaplace",
+    "FAMILIES",
+    "grid_position",
+    "check_grid",
+    "book_priors",
+    "make_prior",
+    "draw",
+]
+
 BACKENDS = ("numpyro", "pyro")
 
 # 64-point Gauss–Legendre rule on [0, 1], for the von Mises mass of [0, 1] (smooth integrand).

@@ -1,7 +1,9 @@
 """Pyro distributions that Pyro does not ship, for the priors of :mod:`bayesbook.priors`.
 
 * :class:`UnitIntervalTransformed` — a transformed distribution whose support is
-  declared to be [0, 1] (as in :mod:`bayesbook.numpyro_dists`).
+  declared to be [0, 1] (as in :mod:`bayesbook.numpyro_dists`), and
+  :class:`IntervalTransformed`, the same for ``[low, high]`` (the Beta guide on a
+  prior's support).
 * :class:`InverseCDFTruncated` — any PyTorch distribution with ``cdf`` and
   ``icdf`` (Normal, Laplace, ...) restricted to an interval. Sampling pushes a
   uniform draw on ``[F(low), F(high)]`` through ``F^{-1}``, so it is
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import torch
 from pyro.distributions import Rejector, TorchDistribution, TransformedDistribution, constraints
+
+__all__ = ["UnitIntervalTransformed", "IntervalTransformed", "InverseCDFTruncated", "RejectionTruncated"]
 
 
 class UnitIntervalTransformed(TransformedDistribution):

@@ -20,6 +20,8 @@ import numpy as np
 
 from ._checks import check_real
 
+__all__ = ["wasserstein1", "ks_distance", "mean_error_in_mcse", "score_draws"]
+
 
 def _sorted_draws(draws) -> np.ndarray:
     values = np.sort(np.asarray(draws, dtype=float).ravel())

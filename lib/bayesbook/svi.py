@@ -1,6 +1,6 @@
 """SVI for any NumPyro model and guide, compiled as one program.
 
-:func:`run_svi` is what ``numpyro.infer.SVI(...).run`` does, with three differences
+:func:`run_svi` is what ``numpyro.infer.SVI(...).run`` does, with four differences
 that matter on a page executed at every build:
 
 * the whole run, initialisation and every step, is one ``jax.jit`` program, compiled
@@ -29,6 +29,8 @@ import numpy as np
 from ._checks import check_choice, check_integer, check_positive
 from ._lazy_imports import repair_numpyro_import
 from .vi import FAST_COMPILE, SVISettings, run_steps
+
+__all__ = ["LOSSES", "SVIRun", "run_svi", "PyroSVIRun", "run_pyro_svi"]
 
 #: The ELBO estimators :func:`run_svi` accepts: NumPyro's ``Trace_ELBO`` (reparameterised
 #: gradients only) and ``TraceGraph_ELBO`` (adds score-function terms for guide sites

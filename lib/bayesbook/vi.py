@@ -43,6 +43,28 @@ from ._checks import check_choice, check_counts, check_integer, check_positive, 
 from ._lazy_imports import repair_numpyro_import
 from .priors import Prior, check_grid, grid_position
 
+__all__ = [
+    "BACKENDS",
+    "FAMILIES",
+    "FAST_COMPILE",
+    "PARAMETERS",
+    "SVISettings",
+    "SVIResult",
+    "default_init",
+    "to_unconstrained",
+    "natural",
+    "to_natural",
+    "numpyro_guide_distribution",
+    "pyro_guide_distribution",
+    "numpyro_guide",
+    "pyro_guide",
+    "run_steps",
+    "fit_coin",
+    "VIGrid",
+    "fit_coin_grid",
+    "elbos",
+]
+
 BACKENDS = ("numpyro", "pyro")
 FAMILIES = ("beta", "truncated_normal")
 #: XLA options for programs that compile for longer than they run: fewer optimisation

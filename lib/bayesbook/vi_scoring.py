@@ -21,6 +21,16 @@ from scipy import optimize, special
 from ._checks import check_choice, check_integer
 from .vi import FAMILIES, PARAMETERS, to_natural, to_unconstrained
 
+__all__ = [
+    "guide_log_density",
+    "guide_kl",
+    "best_guide",
+    "sample_guide",
+    "pareto_khat",
+    "importance_check",
+    "psis_khat",
+]
+
 
 def _log_normal_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``log(Phi(b) - Phi(a))`` for ``a < b``, accurate in both tails."""
