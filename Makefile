@@ -48,7 +48,7 @@ test-unit: $(STAMP)
 # Not part of `make test`: a release upstream must not block a change here. Needs the
 # published notebooks of a build (make book) and the book's venv for nbclient.
 test-latest: book
-	$(BIN)/python tests/latest_lane.py
+	$(BIN)/python tests/book/latest_lane.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/build_bench.py

@@ -1,6 +1,6 @@
 """Show the last ``make test-latest`` result on the execution report, when there is one.
 
-``tests/latest_lane.py`` writes ``_build/latest/results.md``: each lecture run on what
+``tests/book/latest_lane.py`` writes ``_build/latest/results.md``: each lecture run on what
 ``pip install bayesbook`` resolves today, without the book's pins. When that file exists,
 this extension appends it to the ``status`` page as it is read (on every build);
 otherwise the page says that no such run was made on the machine that built it.

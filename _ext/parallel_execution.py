@@ -18,7 +18,7 @@ slowed one another more than twofold (chapter 8 took 376 s beside the others, ag
 about 160 s alone); with one thread each the pair of chapters 7 and 8 took 175 s
 together. The limits change no output of the lectures: chapter 7, executed with and
 without them, gave identical outputs, and nbval re-runs every notebook under the same
-limits (``tests/test_book.py``).
+limits (``tests/book/test_build.py``).
 
 A notebook that fails here is not cached, so myst-nb executes it again when it reads
 the page and reports the error in its usual way: the build fails exactly as without

@@ -32,8 +32,8 @@ import numpy as np
 from bayesbook import data, mcmc, priors, scoring
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_SIZES = [5, 10, 50, 100, 1000]
-FLIPS = data.simulate_bernoulli(0.8, n=1000, seed=20261122)
+SAMPLE_SIZES = list(data.BOOK_SAMPLE_SIZES)
+FLIPS = data.book_flips()
 NUMPYRO_SETTINGS = dict(num_chains=4, num_warmup=1000, num_samples=2500)
 PYRO_SETTINGS = dict(num_chains=2, num_warmup=300, num_samples=700)
 

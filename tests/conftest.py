@@ -1,19 +1,47 @@
-"""Shared fixtures and paths for the test suite."""
+"""Shared fixtures and paths for the test suite.
+
+``tests/lib/`` holds the unit tests of the package, one file per module, each with its
+own small cases. ``tests/book/`` holds the tests of the book: the build, its pages, the
+published notebooks, and one file per chapter that reads the numbers the executed page
+glued (:func:`glued`) and compares them with independent computations. No page setting
+is written in ``tests/``: a chapter's numbers come from its page.
+"""
 
 from __future__ import annotations
 
+import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # Not test modules: the nbval plugin (loaded only by the nbval runs of tests/test_book.py),
 # the script that made the eight schools reference posterior, and the fresh-venv helpers
 # of the Colab test and of `make test-latest`.
-collect_ignore = ["nbval", "reference", "notebook_env.py", "latest_lane.py"]
+collect_ignore = ["book/nbval", "reference", "book/notebook_env.py", "book/latest_lane.py"]
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+
+
+def _toc_files(entries: list) -> list[str]:
+    files = []
+    for entry in entries:
+        if "file" in entry:
+            files.append(entry["file"])
+        for key in ("parts", "chapters", "sections"):
+            files.extend(_toc_files(entry.get(key, [])))
+    return files
+
+
+#: The lectures, in the order of the table of contents (their file stems).
+LECTURES = [
+    name.removeprefix("lectures/")
+    for name in _toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text()).get("parts", []))
+    if name.startswith("lectures/")
+]
 # the same flags as `make book`
 BUILD_FLAGS = ["--warningiserror", "--nitpick", "--keep-going"]
 
@@ -41,3 +69,29 @@ def built_book() -> Path:
 def root() -> Path:
     """The repository root."""
     return ROOT
+
+
+def read_glued(lecture: str) -> dict:
+    """The values that the executed page ``lecture`` glued, as Python data.
+
+    myst-nb writes them to ``_build/jupyter_execute/lectures/<lecture>.glue.json`` when it
+    executes the page; :func:`bayesbook.notebook.glue` stores plain data, whose ``repr``
+    ``ast.literal_eval`` reads back (strings stay strings).
+    """
+    path = ROOT / "_build" / "jupyter_execute" / "lectures" / f"{lecture}.glue.json"
+    values = {}
+    for name, output in json.loads(path.read_text()).items():
+        text = output["data"]["text/plain"]
+        try:
+            values[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            values[name] = text
+    return values
+
+
+@pytest.fixture(scope="module")
+def glued(request, built_book) -> dict:
+    """The glued values of the chapter a ``tests/book/test_<lecture>.py`` module tests (after the build)."""
+    lecture = Path(request.module.__file__).stem.removeprefix("test_")
+    assert lecture in LECTURES, f"{request.module.__file__} names no lecture"
+    return read_glued(lecture)

@@ -109,7 +109,7 @@ def test_models_simulate_when_y_is_none():
     import jax
     from numpyro.infer import Predictive
 
-    for model in (models.numpyro_eight_schools_centered, models.numpyro_eight_schools_noncentered,
+    for model in (models.numpyro_eight_schools_centred, models.numpyro_eight_schools_noncentred,
                   models.numpyro_eight_schools):
         draws = Predictive(model, num_samples=4000)(jax.random.PRNGKey(0), SIGMA)
         assert draws["y"].shape == (4000, 8)
@@ -127,9 +127,9 @@ def test_centred_and_noncentred_log_densities_differ_by_the_jacobian():
     key_mu, key_tau, key_eta = jax.random.split(jax.random.PRNGKey(1), 3)
     for mu, tau, eta in zip(5 * jax.random.normal(key_mu, (5,)), np.exp(jax.random.normal(key_tau, (5,))),
                             jax.random.normal(key_eta, (5, 8))):
-        centred, _ = log_density(models.numpyro_eight_schools_centered, (SIGMA,), {"y": Y},
+        centred, _ = log_density(models.numpyro_eight_schools_centred, (SIGMA,), {"y": Y},
                                  {"mu": mu, "tau": tau, "theta": mu + tau * eta})
-        noncentred, _ = log_density(models.numpyro_eight_schools_noncentered, (SIGMA,), {"y": Y},
+        noncentred, _ = log_density(models.numpyro_eight_schools_noncentred, (SIGMA,), {"y": Y},
                                     {"mu": mu, "tau": tau, "eta": eta})
         # independent formula for the centred joint density
         theta = np.asarray(mu + tau * eta, float)
@@ -201,10 +201,10 @@ def test_the_swept_model_is_centred_at_one_and_non_centred_at_zero():
                                {"mu": mu, "tau": tau, "theta_decentered": latent})[0]
 
         at_one = jax.jit(swept)(jnp.asarray(1.0), theta)
-        centred, _ = log_density(models.numpyro_eight_schools_centered, (SIGMA,), {"y": Y},
+        centred, _ = log_density(models.numpyro_eight_schools_centred, (SIGMA,), {"y": Y},
                                  {"mu": mu, "tau": tau, "theta": theta})
         at_zero = jax.jit(swept)(jnp.asarray(0.0), eta)
-        noncentred, _ = log_density(models.numpyro_eight_schools_noncentered, (SIGMA,), {"y": Y},
+        noncentred, _ = log_density(models.numpyro_eight_schools_noncentred, (SIGMA,), {"y": Y},
                                     {"mu": mu, "tau": tau, "eta": eta})
         assert float(at_one) == pytest.approx(float(centred), abs=1e-4)
         assert float(at_zero) == pytest.approx(float(noncentred), abs=1e-4)
@@ -284,7 +284,7 @@ def test_pyro_noncentred_run_matches_the_reference():
     """The chapter's Pyro run: means of mu and tau within 4 combined MCSE of the reference."""
     import torch
 
-    run = mcmc.run_nuts(models.pyro_eight_schools_noncentered, torch.tensor(SIGMA, dtype=torch.float32),
+    run = mcmc.run_nuts(models.pyro_eight_schools_noncentred, torch.tensor(SIGMA, dtype=torch.float32),
                         backend="pyro", model_kwargs={"y": torch.tensor(Y, dtype=torch.float32)},
                         num_chains=2, num_warmup=60, num_samples=100, seed=4)
     summary = run.summary(["mu", "tau"])

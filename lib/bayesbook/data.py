@@ -1,8 +1,8 @@
 """The book's data: coin flips, the eight schools, and simulated regressions.
 
-Chapters 1–5 condition on the same kind of data: ``n`` independent flips of a coin
-whose probability of heads is ``theta``. They are plain NumPy arrays of 0s and 1s,
-which both NumPyro and Pyro accept.
+Chapters 1–5 condition on the same data: the first ``n`` of 1,000 simulated flips of a
+coin whose probability of heads is 0.8 (:func:`book_flips`, :func:`book_counts`), a
+plain NumPy array of 0s and 1s, which both NumPyro and Pyro accept.
 
 Chapter 6 uses the eight schools of Rubin (1981) (also in Gelman et al., *Bayesian Data
 Analysis*): the estimated effect of a coaching programme on test scores in each of
@@ -28,6 +28,11 @@ import numpy as np
 from ._checks import check_integer, check_positive, check_probability, check_real
 
 __all__ = [
+    "BOOK_THETA",
+    "BOOK_FLIPS_SEED",
+    "BOOK_SAMPLE_SIZES",
+    "book_flips",
+    "book_counts",
     "simulate_bernoulli",
     "count_successes",
     "EIGHT_SCHOOLS_EFFECT",
@@ -90,6 +95,35 @@ def count_successes(data: object) -> tuple[int, int]:
             f"{array[bad][:5].tolist()} at positions {np.flatnonzero(bad)[:5].tolist()}"
         )
     return int(array.sum()), int(array.size)
+
+
+#: The book's coin (chapters 1–5): its probability of heads, ...
+BOOK_THETA = 0.8
+#: ... the seed of its 1,000 simulated flips, ...
+BOOK_FLIPS_SEED = 20261122
+#: ... and the numbers of flips whose posteriors the chapters compare.
+BOOK_SAMPLE_SIZES = (5, 10, 50, 100, 1000)
+
+
+def book_flips() -> np.ndarray:
+    """The book's 1,000 coin flips: ``simulate_bernoulli(BOOK_THETA, 1000, seed=BOOK_FLIPS_SEED)``.
+
+    Every chapter that conditions on "the first ``n`` flips" takes them from this one
+    sequence, so that posteriors for different ``n`` grow from the same data.
+
+    >>> book_flips()[:10].tolist(), int(book_flips().sum())
+    ([1, 1, 0, 1, 1, 1, 1, 1, 1, 0], 783)
+    """
+    return simulate_bernoulli(BOOK_THETA, n=1000, seed=BOOK_FLIPS_SEED)
+
+
+def book_counts(sample_sizes: tuple[int, ...] = BOOK_SAMPLE_SIZES) -> list[tuple[int, int]]:
+    """``[(k, n), ...]``: the heads ``k`` in the first ``n`` of :func:`book_flips`, for each ``n``."""
+    flips = book_flips()
+    sizes = [check_integer("sample_sizes", n, minimum=0) for n in sample_sizes]
+    if not sizes or max(sizes) > flips.size:
+        raise ValueError(f"sample_sizes must be between 0 and {flips.size} flips, got {list(sample_sizes)}")
+    return [count_successes(flips[:n]) for n in sizes]
 
 
 #: Estimated coaching effect in each of the eight schools (schools 1 to 8).

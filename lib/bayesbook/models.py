@@ -31,10 +31,10 @@ __all__ = [
     "pyro_coin_model",
     "coin_model",
     "coin_data",
-    "numpyro_eight_schools_centered",
-    "numpyro_eight_schools_noncentered",
+    "numpyro_eight_schools_centred",
+    "numpyro_eight_schools_noncentred",
     "numpyro_eight_schools",
-    "pyro_eight_schools_noncentered",
+    "pyro_eight_schools_noncentred",
     "numpyro_linear_regression",
     "numpyro_outlier_regression",
     "outlier_probabilities",
@@ -92,7 +92,7 @@ def coin_data(backend: str, k: int, n: int) -> tuple:
     return torch.tensor(float(n)), torch.tensor(float(k))
 
 
-def numpyro_eight_schools_centered(sigma, y=None):
+def numpyro_eight_schools_centred(sigma, y=None):
     """Eight schools, centred: ``theta_j ~ Normal(mu, tau)`` sampled directly (NumPyro).
 
     ``mu ~ Normal(0, 5)``, ``tau ~ HalfCauchy(5)``, ``y_j ~ Normal(theta_j, sigma_j)``.
@@ -108,7 +108,7 @@ def numpyro_eight_schools_centered(sigma, y=None):
         numpyro.sample("y", dist.Normal(theta, sigma), obs=y)
 
 
-def numpyro_eight_schools_noncentered(sigma, y=None):
+def numpyro_eight_schools_noncentred(sigma, y=None):
     """Eight schools, non-centred: ``theta_j = mu + tau * eta_j`` with ``eta_j ~ Normal(0, 1)`` (NumPyro).
 
     The same joint distribution of ``(mu, tau, theta, y)`` as the centred model; the
@@ -141,10 +141,10 @@ def numpyro_eight_schools(sigma, y=None, centered=1.0):
     from numpyro.infer.reparam import LocScaleReparam
 
     config = {"theta": LocScaleReparam(centered=centered)}
-    return numpyro.handlers.reparam(numpyro_eight_schools_centered, config=config)(sigma, y)
+    return numpyro.handlers.reparam(numpyro_eight_schools_centred, config=config)(sigma, y)
 
 
-def pyro_eight_schools_noncentered(sigma, y=None):
+def pyro_eight_schools_noncentred(sigma, y=None):
     """The non-centred eight schools model in Pyro (``sigma`` and ``y`` are tensors)."""
     import pyro
     import pyro.distributions as dist

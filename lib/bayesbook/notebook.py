@@ -14,23 +14,53 @@ from importlib import metadata
 
 import numpy as np
 
-__all__ = ["BOOK_LIBRARIES", "ClaimError", "claim", "glue", "library_versions"]
+__all__ = ["BOOK_LIBRARIES", "ClaimError", "claim", "glue", "library_versions", "plain"]
 
 #: The libraries whose versions a lecture records in its closing cell.
 BOOK_LIBRARIES = ("bayesbook", "numpy", "scipy", "matplotlib", "jax", "numpyro", "torch", "pyro-ppl", "arviz")
 
 
-def glue(name: str, value: object) -> None:
-    """Store ``value`` under ``name`` for the page's prose, without displaying it.
+def plain(value: object) -> object:
+    """``value`` as plain Python data: numbers, strings, ``None``, lists and dicts of them.
 
-    NumPy scalars are converted to plain Python numbers so that format specs in
-    the prose (``{glue:text}`name:.3f```) work. Outside a book build (in Colab, or
-    when myst-nb is not installed) there is no prose to fill in and this does nothing.
+    NumPy scalars become Python numbers, arrays and tuples lists, a pandas ``DataFrame``
+    a list of row dicts and a ``Series`` a dict; NaN becomes ``None``. The result's
+    ``repr`` is what :func:`glue` stores, and ``ast.literal_eval`` reads it back.
+
+    >>> plain({"r_hat": np.float64(1.004), "shape": (4, 2500), "ok": np.bool_(True)})
+    {'r_hat': 1.004, 'shape': [4, 2500], 'ok': True}
+    """
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a pandas DataFrame
+        return plain(value.to_dict("records"))
+    if hasattr(value, "to_dict"):  # a pandas Series
+        return plain(value.to_dict())
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"value must be numbers, strings, arrays, lists, dicts or a DataFrame, got {type(value).__name__}")
+
+
+def glue(name: str, value: object) -> None:
+    """Store ``value`` under ``name`` for the page's prose and the book's tests, without displaying it.
+
+    The value is stored as :func:`plain` data, so format specs in the prose
+    (``{glue:text}`name:.3f```) work on NumPy numbers, and a table or a dict of results
+    can be glued whole for the tests, which read the executed page's values back
+    (``tests/conftest.py``, ``glued``). Outside a book build (in Colab, or when myst-nb
+    is not installed) there is no prose to fill in and this does nothing.
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string, got {name!r}")
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = plain(value)
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

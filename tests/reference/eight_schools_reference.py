@@ -32,7 +32,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 def main() -> None:
     jax.config.update("jax_enable_x64", True)  # only for this run, never on import
     y, sigma = data.eight_schools()
-    run = mcmc.run_nuts(models.numpyro_eight_schools_noncentered, sigma, model_kwargs={"y": y}, **SETTINGS)
+    run = mcmc.run_nuts(models.numpyro_eight_schools_noncentred, sigma, model_kwargs={"y": y}, **SETTINGS)
     posterior = {"mu": run.posterior["mu"], "tau": run.posterior["tau"], "log_tau": np.log(run.posterior["tau"])}
     for school in range(8):
         posterior[f"theta_{school + 1}"] = run.posterior["theta"][..., school]

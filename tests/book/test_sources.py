@@ -14,23 +14,10 @@ import jupytext
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import LECTURES, ROOT
+
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-
-
-def toc_files(entries) -> list[str]:
-    files = []
-    for entry in entries:
-        if "file" in entry:
-            files.append(entry["file"])
-        for key in ("parts", "chapters", "sections"):
-            files.extend(toc_files(entry.get(key, [])))
-    return files
-
-
-LECTURE_FILES = [f for f in toc_files(TOC.get("parts", [])) if f.startswith("lectures/")]
-LECTURES = [ROOT / f"{f}.md" for f in LECTURE_FILES]
+LECTURE_PATHS = [ROOT / "lectures" / f"{lecture}.md" for lecture in LECTURES]
 
 
 def install_cell(path: Path):
@@ -41,12 +28,12 @@ def install_cell(path: Path):
 
 
 def test_every_lecture_is_in_the_toc():
-    on_disk = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in (ROOT / "lectures").glob("*.md"))
-    assert on_disk == sorted(LECTURE_FILES)
+    on_disk = sorted(p.stem for p in (ROOT / "lectures").glob("*.md"))
+    assert on_disk == sorted(LECTURES)
     assert LECTURES, "the table of contents lists no lecture"
 
 
-@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", LECTURE_PATHS, ids=lambda p: p.stem)
 def test_lecture_is_a_myst_notebook_with_a_python_kernel(path):
     notebook = jupytext.read(path)
     assert notebook.metadata["kernelspec"]["name"] == "python3"
@@ -56,7 +43,7 @@ def test_lecture_is_a_myst_notebook_with_a_python_kernel(path):
     assert len(titles) == 1, f"expected one title, found {titles}"
 
 
-@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", LECTURE_PATHS, ids=lambda p: p.stem)
 def test_lecture_has_exercises_with_folded_solutions_and_a_versions_cell(path):
     text = path.read_text()
     assert "## Exercises" in text
@@ -68,7 +55,7 @@ def test_lecture_has_exercises_with_folded_solutions_and_a_versions_cell(path):
     assert "library_versions()" in text.split("## Exercises")[-1]
 
 
-@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", LECTURE_PATHS, ids=lambda p: p.stem)
 def test_install_cell_is_hidden_and_uses_the_configured_repository(path):
     cell = install_cell(path)
     assert "remove-cell" in cell.metadata.get("tags", []), "the install cell must be hidden on the site"
@@ -103,12 +90,12 @@ def run_install_cell(source: str, *, hide_lib: bool) -> list[list[str]]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", LECTURE_PATHS, ids=lambda p: p.stem)
 def test_install_cell_does_nothing_when_the_lib_is_importable(path):
     assert run_install_cell(install_cell(path).source, hide_lib=False) == []
 
 
-@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", LECTURE_PATHS, ids=lambda p: p.stem)
 def test_install_cell_installs_the_lib_from_the_repository_when_missing(path):
     calls = run_install_cell(install_cell(path).source, hide_lib=True)
     assert len(calls) == 1
@@ -140,5 +127,5 @@ def test_a_new_machine_imports_the_libraries_without_a_word(tmp_path):
 
 
 def test_every_install_cell_is_the_same():
-    sources = {path.stem: install_cell(path).source for path in LECTURES}
+    sources = {path.stem: install_cell(path).source for path in LECTURE_PATHS}
     assert len(set(sources.values())) == 1, "the lectures' hidden set-up cells differ"

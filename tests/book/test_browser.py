@@ -21,14 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import LECTURES, ROOT
 
 pytestmark = pytest.mark.book
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-LECTURES = sorted(p.stem for p in (ROOT / "lectures").glob("*.md"))
 PAGES = ["intro", "status", "references", *[f"lectures/{lecture}" for lecture in LECTURES]]
 
 if not (CHROMIUM and CHROMEDRIVER):

@@ -1,4 +1,4 @@
-"""pytest plugin for the nbval run of the published lecture notebooks (tests/test_book.py).
+"""pytest plugin for the nbval run of the published lecture notebooks (tests/book/test_build.py).
 
 The published notebook has the numbers a lecture stores with ``glue`` written into
 its prose, and the outputs that carried them (only ``application/papermill.record/*``

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: What Colab has before a notebook installs anything: the numerical stack, torch and jax,
 #: and Jupyter's kernel and widgets. Not numpyro, pyro-ppl, arviz or bayesbook.
 COLAB_PREINSTALLED = ("torch", "jax", "jaxlib", "numpy", "scipy", "matplotlib", "pandas", "seaborn",

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, build
+from conftest import LECTURES, ROOT, build
 
 pytestmark = pytest.mark.book
 
@@ -29,7 +29,6 @@ def visible_text(html: str) -> str:
     return re.sub(r"<[^>]+>", " ", html)
 
 
-LECTURES = sorted(p.stem for p in (ROOT / "lectures").glob("*.md"))
 BAD_ON_PAGE = [
     re.compile(r"Traceback \(most recent call last\)"),
     re.compile(r"\b\w*Warning\b:"),
@@ -195,7 +194,7 @@ def test_mathjax_is_served_from_the_site_itself(built_book, page):
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 WORKFLOW = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text())
-NBVAL_PLUGIN_DIR = ROOT / "tests" / "nbval"
+NBVAL_PLUGIN_DIR = ROOT / "tests" / "book" / "nbval"
 
 
 def published_branch() -> str:
