@@ -17,7 +17,7 @@ BUILD_FLAGS := --warningiserror --nitpick --keep-going
 
 help:
 	@echo "make book   build the site into _build/html (executes every lecture)"
-	@echo "make test   unit tests, the executing book build (fails on any error or warning), nbval of every lecture notebook, browser checks"
+	@echo "make test   ruff, unit tests, the executing book build (fails on any error or warning), nbval of every lecture notebook, browser checks"
 	@echo "make test-latest  every lecture notebook in a fresh venv with pyproject.toml's ranges only (no pins) -> _build/latest/"
 	@echo "make bench  cold build; per-lecture times, total time, peak memory -> bench/results.json"
 	@echo "make bench-mcmc  chapter 3's NUTS grid, tutorial way vs the chapter's way -> bench/mcmc_results.json"
@@ -38,11 +38,13 @@ book: $(STAMP)
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
+	$(BIN)/ruff check lib tests _ext bench
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  echo "NOTE: no Chromium found: the browser checks of the built pages will be skipped (Debian: apt-get install chromium chromium-driver)"
 	$(BIN)/python -m pytest
 
 test-unit: $(STAMP)
+	$(BIN)/ruff check lib tests _ext bench
 	$(BIN)/python -m pytest -m "not book and not slow"
 
 # Not part of `make test`: a release upstream must not block a change here. Needs the

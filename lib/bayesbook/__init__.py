@@ -8,7 +8,8 @@ use them.
 Modules
 -------
 data
-    Simulating coin-flip (Bernoulli) data and counting successes; the eight schools
+    The book's coin flips (chapters 1–5), simulating Bernoulli data and counting
+    successes; the eight schools
     data and their stored reference posterior; simulated regressions, with outliers;
     grouped and sparse regression data.
 exact
@@ -27,10 +28,15 @@ mcmc
     of posteriors or a sweep of target acceptance probabilities.
 scoring
     W1, KS and Monte Carlo errors of draws against an exact posterior.
-vi, vi_scoring
-    SVI with Beta and truncated-normal guides; exact KL, best KL, PSIS k-hat.
 svi
-    SVI for any NumPyro model and guide as one compiled program, and Pyro's SVI loop.
+    SVI for any model and guide: the settings (learning-rate decay, iterate
+    averaging), NumPyro's run as one compiled program, and Pyro's SVI loop; both return
+    the same result, with the parameters' history.
+vi, vi_scoring
+    The coin's Beta and truncated-normal guides, fitted with :mod:`svi`'s machinery, one
+    posterior or a whole grid at once; exact KL, best KL, PSIS k-hat.
+torch_jit
+    Hiding PyTorch's deprecation notice for ``torch.jit.trace`` (and nothing else).
 convergence
     Has an SVI run converged? Checks of its losses and of its parameters' path.
 plotting

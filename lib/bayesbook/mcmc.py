@@ -6,7 +6,8 @@ acceptance rates, step sizes and the time spent compiling and sampling. It conve
 to an ArviZ ``DataTree`` (ArviZ 1) for summaries (bulk and tail ESS, R-hat) and plots.
 
 :func:`run_nuts_sweep` runs one NumPyro model at several target acceptance
-probabilities (and values of a model argument) as one compiled program. :func:`run_coin` is the coin model of :mod:`bayesbook.models` with a prior of
+probabilities (and values of a model argument) as one compiled program.
+:func:`run_coin` is the coin model of :mod:`bayesbook.models` with a prior of
 :mod:`bayesbook.priors`, and :func:`run_coin_grid` runs many priors and sample sizes
 of the coin model as **one** compiled NumPyro program.
 
@@ -30,9 +31,7 @@ model's log density once per chain with ``torch.jit`` and makes each step cheape
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from time import perf_counter
 
@@ -41,13 +40,12 @@ import numpy as np
 from . import models
 from ._checks import check_choice, check_integer, check_real
 from ._lazy_imports import repair_numpyro_import
-from .priors import Prior, check_grid, grid_position
+from .priors import BACKENDS, Prior, check_grid, grid_position
+from .torch_jit import torch_jit_trace_allowed  # noqa: F401  (pages written before bayesbook.torch_jit)
 
 __all__ = [
-    "BACKENDS",
     "CHAIN_METHODS",
     "MCMCResult",
-    "torch_jit_trace_allowed",
     "run_nuts",
     "run_nuts_sweep",
     "run_coin",
@@ -55,7 +53,6 @@ __all__ = [
     "run_coin_grid",
 ]
 
-BACKENDS = ("numpyro", "pyro")
 #: How :func:`run_nuts` runs a NumPyro run's chains inside its one compiled program.
 CHAIN_METHODS = ("vectorized", "sequential")
 
@@ -162,21 +159,6 @@ class MCMCResult:
             "compile_seconds": self.compile_seconds,
             "sampling_seconds": self.sampling_seconds,
         }
-
-
-@contextmanager
-def torch_jit_trace_allowed():
-    """Hide the one warning PyTorch gives for every ``torch.jit.trace``, and nothing else.
-
-    Pyro's ``jit_compile=True`` (NUTS) and ``JitTrace_ELBO`` (SVI) trace the model with
-    ``torch.jit.trace``, which PyTorch marks as deprecated at every trace: with a
-    ``DeprecationWarning`` in 2.13, a ``FutureWarning`` from 2.14. The trace still works
-    and makes Pyro about twice as fast, so only that message is hidden.
-    """
-    with warnings.catch_warnings():
-        for category in (DeprecationWarning, FutureWarning):
-            warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace` is deprecated", category=category)
-        yield
 
 
 def _check_options(num_chains, num_warmup, num_samples, seed, target_accept_prob, max_tree_depth) -> None:
@@ -301,7 +283,8 @@ def _add_pyro_deterministic_sites(model, args, kwargs, draws) -> None:
     for chain in draws:
         samples = {name: torch.as_tensor(value) for name, value in chain.items()}
         values = Predictive(model, posterior_samples=samples, return_sites=names, parallel=True)(*args, **kwargs)
-        chain.update({name: values[name].detach().numpy().reshape(len(next(iter(chain.values()))), *trace.nodes[name]["value"].shape)
+        num_draws = len(next(iter(chain.values())))
+        chain.update({name: values[name].detach().numpy().reshape(num_draws, *trace.nodes[name]["value"].shape)
                       for name in names})
 
 

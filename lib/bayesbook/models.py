@@ -145,16 +145,20 @@ def numpyro_eight_schools(sigma, y=None, centered=1.0):
 
 
 def pyro_eight_schools_noncentred(sigma, y=None):
-    """The non-centred eight schools model in Pyro (``sigma`` and ``y`` are tensors)."""
-    import pyro
-    import pyro.distributions as dist
+    """The non-centred eight schools model in Pyro (``sigma`` and ``y`` are tensors).
 
-    mu = pyro.sample("mu", dist.Normal(0.0, 5.0))
-    tau = pyro.sample("tau", dist.HalfCauchy(5.0))
+    :func:`numpyro_eight_schools_noncentred` line for line, with ``pyro`` for ``numpyro``
+    and ``pdist`` (the name chapter 6's page gives ``pyro.distributions``) for ``dist``.
+    """
+    import pyro
+    import pyro.distributions as pdist
+
+    mu = pyro.sample("mu", pdist.Normal(0.0, 5.0))
+    tau = pyro.sample("tau", pdist.HalfCauchy(5.0))
     with pyro.plate("school", len(sigma)):
-        eta = pyro.sample("eta", dist.Normal(0.0, 1.0))
+        eta = pyro.sample("eta", pdist.Normal(0.0, 1.0))
         theta = pyro.deterministic("theta", mu + tau * eta)
-        pyro.sample("y", dist.Normal(theta, sigma), obs=y)
+        pyro.sample("y", pdist.Normal(theta, sigma), obs=y)
 
 
 def numpyro_linear_regression(x, y=None, *, intercept_sd=5.0, slope_sd=2.0, noise_rate=1.0):
@@ -201,7 +205,7 @@ def numpyro_outlier_regression(x, y_err, y=None, *, intercept_sd=5.0, slope_sd=2
         numpyro.sample("y", dist.MixtureSameFamily(which, dist.Normal(means, scales)), obs=y)
 
 
-def outlier_probabilities(draws: dict, x, y, y_err):
+def outlier_probabilities(draws, x, y, y_err):
     """Each point's posterior probability of being an outlier, from posterior draws of the outlier model.
 
     For one draw of the parameters, Bayes' rule gives point ``i`` the probability
@@ -339,7 +343,8 @@ def pyro_sparse_regression(X, y=None, *, prior="horseshoe", prior_sd=10.0, noise
     import pyro
     import pyro.distributions as dist
 
-    prior = check_choice("prior", prior, SPARSE_PRIORS)
+    if prior not in SPARSE_PRIORS:
+        raise ValueError(f"prior must be one of {', '.join(map(repr, SPARSE_PRIORS))}; got {prior!r}")
     if prior == "horseshoe":
         tau = pyro.sample("tau", dist.HalfCauchy(1.0))
     # The coefficients are a plate: with vectorised particles each site gains a leading

@@ -42,13 +42,11 @@ from . import models
 from ._checks import check_choice, check_counts, check_integer, check_positive, check_real
 from ._lazy_imports import repair_numpyro_import
 from .priors import Prior, check_grid, grid_position
+from .svi import FAST_COMPILE, SVISettings, run_pyro_svi, run_steps
 
 __all__ = [
-    "BACKENDS",
     "FAMILIES",
-    "FAST_COMPILE",
     "PARAMETERS",
-    "SVISettings",
     "SVIResult",
     "default_init",
     "to_unconstrained",
@@ -58,68 +56,15 @@ __all__ = [
     "pyro_guide_distribution",
     "numpyro_guide",
     "pyro_guide",
-    "run_steps",
     "fit_coin",
     "VIGrid",
     "fit_coin_grid",
     "elbos",
 ]
 
-BACKENDS = ("numpyro", "pyro")
 FAMILIES = ("beta", "truncated_normal")
-#: XLA options for programs that compile for longer than they run: fewer optimisation
-#: passes compile a scan of 1,000 SVI steps in about half the time, and the steps
-#: themselves, which take well under a second, get somewhat slower. (Adding
-#: ``xla_cpu_use_fusion_emitters=False`` would halve the compile time again, but with
-#: both options jaxlib 0.10.2 gives results that differ in the last bits from one
-#: process to the next, so the same seed would no longer give the same numbers.)
-FAST_COMPILE = {"xla_backend_optimization_level": 0}
 #: Unconstrained parameters of each family, in order.
 PARAMETERS = {"beta": ("log_alpha", "log_beta"), "truncated_normal": ("loc_shift", "log_scale")}
-
-
-@dataclass(frozen=True)
-class SVISettings:
-    """How SVI optimises.
-
-    Attributes
-    ----------
-    learning_rate
-        Adam's step size at the first step.
-    final_learning_rate
-        If given, the step size decays exponentially to this value at the last step.
-    average_last
-        Fraction of the steps at the end whose unconstrained parameters are averaged
-        (iterate averaging); 0 keeps the last iterate.
-    num_steps, num_particles
-        Optimisation steps, and draws from the guide per ELBO gradient estimate.
-    """
-
-    learning_rate: float = 0.1
-    final_learning_rate: float | None = None
-    average_last: float = 0.0
-    num_steps: int = 1000
-    num_particles: int = 10
-
-    def __post_init__(self):
-        check_positive("learning_rate", self.learning_rate)
-        if self.final_learning_rate is not None:
-            check_positive("final_learning_rate", self.final_learning_rate)
-        average = check_real("average_last", self.average_last)
-        if not 0.0 <= average < 1.0:
-            raise ValueError(f"average_last must lie in [0, 1), got {average}")
-        check_integer("num_steps", self.num_steps, minimum=1)
-        check_integer("num_particles", self.num_particles, minimum=1)
-
-    def learning_rate_at(self, step):
-        """Adam's step size at ``step`` (0-based); works on NumPy and JAX numbers."""
-        if self.final_learning_rate is None:
-            return self.learning_rate + 0.0 * step
-        return self.learning_rate * (self.final_learning_rate / self.learning_rate) ** (step / self.num_steps)
-
-    @property
-    def first_averaged_step(self) -> int:
-        return self.num_steps - max(1, round(self.average_last * self.num_steps)) if self.average_last else self.num_steps - 1
 
 
 @dataclass
@@ -221,7 +166,7 @@ def pyro_guide_distribution(family: str, params: dict, low: float, high: float):
     """The guide's Pyro distribution from its natural parameters (tensors)."""
     import pyro.distributions as dist
 
-    from .pyro_dists import InverseCDFTruncated, IntervalTransformed
+    from .pyro_dists import IntervalTransformed, InverseCDFTruncated
 
     if family == "beta":
         beta = dist.Beta(params["alpha"], params["beta"])
@@ -260,47 +205,6 @@ def pyro_guide(family: str, low: float, high: float, init: dict):
 
 
 # -- fitting ---------------------------------------------------------------------------------
-
-
-def run_steps(svi, state, settings: SVISettings, *args, history_every: int = 1, **kwargs):
-    """``settings.num_steps`` updates of a NumPyro ``SVI`` from ``state``, as one ``lax.scan``.
-
-    Returns ``(averaged, losses, history)``: the optimiser's unconstrained parameters
-    averaged over the steps from ``settings.first_averaged_step`` on (the last iterate
-    when there is no averaging), the loss at every step, and the unconstrained
-    parameters after every ``history_every``-th step (which must divide the number of
-    steps; a guide with many parameters would otherwise fill memory). Shared by
-    :func:`fit_coin` and :func:`bayesbook.svi.run_svi`.
-    """
-    import jax
-    import jax.numpy as jnp
-
-    first_averaged = settings.first_averaged_step
-    zeros = jax.tree.map(jnp.zeros_like, svi.optim.get_params(state.optim_state))
-
-    def step(carry, index):
-        state, total = carry
-        state, loss = svi.update(state, *args, **kwargs)
-        unconstrained = svi.optim.get_params(state.optim_state)
-        weight = (index >= first_averaged).astype(jnp.result_type(float))
-        total = jax.tree.map(lambda t, value: t + weight * value, total, unconstrained)
-        return (state, total), loss
-
-    def step_and_record(carry, index):
-        carry, loss = step(carry, index)
-        return carry, (loss, svi.optim.get_params(carry[0].optim_state))
-
-    def block(carry, first):
-        carry, losses = jax.lax.scan(step, carry, first + jnp.arange(history_every))
-        return carry, (losses, svi.optim.get_params(carry[0].optim_state))
-
-    if history_every == 1:  # one scan, every step recorded
-        (_, total), (losses, history) = jax.lax.scan(step_and_record, (state, zeros), jnp.arange(settings.num_steps))
-    else:
-        starts = jnp.arange(0, settings.num_steps, history_every)
-        (_, total), (losses, history) = jax.lax.scan(block, (state, zeros), starts)
-    count = settings.num_steps - first_averaged
-    return jax.tree.map(lambda t: t / count, total), losses.reshape(-1), history
 
 
 def _numpyro_fit_function(model, guide, settings: SVISettings):
@@ -373,48 +277,19 @@ def fit_coin(
 
 
 def _fit_pyro(prior, n_value, k_value, family, settings, init, seed) -> SVIResult:
-    import pyro
-    import torch
-    from pyro.infer import SVI, JitTrace_ELBO
-    from pyro.optim import ClippedAdam
-
-    from .mcmc import torch_jit_trace_allowed
-
     low, high = prior.support
-    decay = 1.0
-    if settings.final_learning_rate is not None:
-        decay = (settings.final_learning_rate / settings.learning_rate) ** (1.0 / settings.num_steps)
     prior_distribution = prior.pyro()
 
     def model():
         return models.pyro_coin_model(prior_distribution, n_value, k_value)
 
-    guide = pyro_guide(family, low, high, init)
-    losses = np.empty(settings.num_steps)
-    total = {name: 0.0 for name in PARAMETERS[family]}
-    first_averaged = settings.first_averaged_step
-    pyro.clear_param_store()  # Pyro keeps parameters in a global store: start from init
-    with torch.random.fork_rng(devices=[]), torch_jit_trace_allowed():
-        torch.manual_seed(seed)
-        optimizer = ClippedAdam({"lr": settings.learning_rate, "lrd": decay, "clip_norm": 10.0})
-        # the coin model has no plates; saying so spares Pyro a guess it logs
-        loss = JitTrace_ELBO(num_particles=settings.num_particles, vectorize_particles=True,
-                             max_plate_nesting=0, ignore_jit_warnings=True)
-        svi = SVI(model, guide, optimizer, loss=loss)
-        start = perf_counter()
-        for step in range(settings.num_steps):
-            losses[step] = svi.step()
-            if step == 0:
-                first_step_done = perf_counter()
-            if step >= first_averaged:
-                for name in total:
-                    total[name] += float(pyro.param(name).detach())
-        run_seconds = perf_counter() - first_step_done
-    count = settings.num_steps - first_averaged
-    unconstrained = {name: value / count for name, value in total.items()}
-    pyro.clear_param_store()
-    return SVIResult(family, "pyro", to_natural(family, unconstrained, init), losses, (low, high), settings,
-                     first_step_done - start, run_seconds, init)
+    # the coin model has no plates; saying so spares Pyro a guess it logs
+    run = run_pyro_svi(model, pyro_guide(family, low, high, init), settings=settings, seed=seed,
+                       max_plate_nesting=0)
+    # the guides declare unconstrained parameters: the store's values are the parameters themselves
+    unconstrained = {name: float(run.params[name]) for name in PARAMETERS[family]}
+    return SVIResult(family, "pyro", to_natural(family, unconstrained, init), run.losses, (low, high), settings,
+                     run.compile_seconds, run.run_seconds, init)
 
 
 @dataclass

@@ -132,7 +132,8 @@ def test_page_renders_in_chromium(browser, site_url, page):
     assert facts["mathErrors"] == 0, f"{page}: {facts['mathErrors']} formulas failed to typeset"
     for raw in ("\\(", "\\)", "\\[", "\\]", "$$"):
         position = facts["text"].find(raw)
-        assert position < 0, f"{page}: raw TeX {raw!r} in the visible text: ...{facts['text'][max(0, position - 80):position + 80]}..."
+        context = facts["text"][max(0, position - 80):position + 80]
+        assert position < 0, f"{page}: raw TeX {raw!r} in the visible text: ...{context}..."
     not_loaded = [image["src"] for image in facts["images"] if not image["loaded"]]
     assert facts["images"] if page.startswith("lectures/") else True
     assert not not_loaded, f"{page}: images that did not load: {not_loaded}"

@@ -48,7 +48,8 @@ def test_lecture_page_is_clean_and_has_figures(built_book, lecture):
     text = visible_text(html)
     for pattern in BAD_ON_PAGE:
         match = pattern.search(text)
-        assert match is None, f"{lecture}: {pattern.pattern!r} shows on the page: ...{text[max(0, match.start() - 200):match.end() + 200]}..."
+        context = text[max(0, match.start() - 200):match.end() + 200] if match else ""
+        assert match is None, f"{lecture}: {pattern.pattern!r} shows on the page: ...{context}..."
     assert re.search(r'<img [^>]*src="[^"]*_images/[^"]+\.png"', html), f"{lecture} shows no figure"
     # every {glue:text} role was filled in: myst-nb leaves no placeholder behind
     assert "{glue" not in text
@@ -254,10 +255,28 @@ def run_nbval(notebook: Path, timeout: int = 900) -> subprocess.CompletedProcess
     )
 
 
+#: nbval runs this many notebooks at a time (each in its own kernel, under the build's thread limits)
+NBVAL_AT_ONCE = 2
+
+
+@pytest.fixture(scope="session")
+def nbval_results(built_book) -> dict[str, subprocess.CompletedProcess]:
+    """nbval of every published lecture notebook, two at a time, the slowest lecture (by its budget) first."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    budgets = json.loads((ROOT / "bench" / "budgets.json").read_text())["lectures"]
+    order = sorted(LECTURES, key=lambda lecture: -budgets[f"lectures/{lecture}"])
+    with ThreadPoolExecutor(max_workers=NBVAL_AT_ONCE) as pool:
+        futures = {lecture: pool.submit(run_nbval, built_book / "_sources" / "lectures" / f"{lecture}.ipynb")
+                   for lecture in order}
+        return {lecture: future.result() for lecture, future in futures.items()}
+
+
 @pytest.mark.parametrize("lecture", LECTURES)
-def test_lecture_notebook_reruns_standalone_with_the_same_outputs(built_book, lecture):
+def test_lecture_notebook_reruns_standalone_with_the_same_outputs(nbval_results, lecture):
     """nbval: the published notebook, run in a fresh kernel, reproduces every output of the build."""
-    result = run_nbval(built_book / "_sources" / "lectures" / f"{lecture}.ipynb")
+    result = nbval_results[lecture]
     tail = "\n".join((result.stdout + result.stderr).splitlines()[-80:])
     assert result.returncode == 0, f"{lecture}: nbval found differences or errors:\n{tail}"
     assert re.search(r"\d+ passed", result.stdout) and "failed" not in result.stdout.splitlines()[-1]

@@ -41,3 +41,20 @@ def test_claim_passes_silently_and_names_the_sentence_that_fails():
     for bad in ("", "   ", None, 3):
         with pytest.raises(ValueError, match="prose"):
             notebook.claim(True, bad)
+
+
+def test_plain_makes_glued_tables_readable_back_with_literal_eval():
+    import ast
+
+    import pandas as pd
+
+    table = pd.DataFrame({"prior": ["Beta", "Uniform"], "r_hat": np.array([1.004, np.nan]),
+                          "divergences": np.array([0, 3])})
+    value = notebook.plain({"runs": table, "shape": (4, 2500), "draws": np.arange(3.0), "ok": np.bool_(True)})
+    assert ast.literal_eval(repr(value)) == {
+        "runs": [{"prior": "Beta", "r_hat": 1.004, "divergences": 0}, {"prior": "Uniform", "r_hat": None, "divergences": 3}],
+        "shape": [4, 2500], "draws": [0.0, 1.0, 2.0], "ok": True,
+    }
+    assert type(value["runs"][0]["divergences"]) is int
+    with pytest.raises(TypeError, match="value"):
+        notebook.plain(object())

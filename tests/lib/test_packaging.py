@@ -9,7 +9,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "lib" / "bayesbook"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
@@ -112,6 +112,7 @@ def test_every_module_lists_its_public_names_in_all_and_the_package_docstring_na
                     if isinstance(target, ast.Name) and re.fullmatch(r"[A-Z][A-Z0-9_]*", target.id):
                         public.add(target.id)
         module = importlib.import_module(f"bayesbook.{path.stem}")
-        assert set(module.__all__) == public, f"{path.name}: __all__ differs from its public names by {set(module.__all__) ^ public}"
+        difference = set(module.__all__) ^ public
+        assert set(module.__all__) == public, f"{path.name}: __all__ differs from its public names by {difference}"
         assert re.search(rf"^{path.stem}\b|, {path.stem}\b", bayesbook.__doc__, flags=re.M), \
             f"the package docstring does not list the module {path.stem}"

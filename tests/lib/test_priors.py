@@ -28,7 +28,8 @@ PRIORS = [
     priors.TruncatedLaplace(0.5, 0.07),
 ]
 CASES = [
-    pytest.param(prior, backend, construction, id=f"{prior.family}-{'-'.join(f'{v:g}' for v in prior.params.values())}-{backend}-{construction}")
+    pytest.param(prior, backend, construction,
+                 id=f"{prior.family}-{'-'.join(f'{v:g}' for v in prior.params.values())}-{backend}-{construction}")
     for prior in PRIORS
     for backend in priors.BACKENDS
     for construction in prior.constructions
