@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BUILD_FLAGS := --warningiserror --nitpick --keep-going
 
-.PHONY: book test test-unit test-latest bench bench-mcmc clean help
+.PHONY: book test test-unit test-latest bench bench-mcmc mutation clean help
 
 help:
 	@echo "make book   build the site into _build/html (executes every lecture)"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-latest  every lecture notebook in a fresh venv with pyproject.toml's ranges only (no pins) -> _build/latest/"
 	@echo "make bench  cold build; per-lecture times, total time, peak memory -> bench/results.json"
 	@echo "make bench-mcmc  chapter 3's NUTS grid, tutorial way vs the chapter's way -> bench/mcmc_results.json"
+	@echo "make mutation  inject realistic bugs into the package one at a time; do its unit tests fail? -> bench/mutation_results.json"
 	@echo "make clean  remove _build"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -57,6 +58,9 @@ bench: $(STAMP)
 
 bench-mcmc: $(STAMP)
 	$(BIN)/python bench/mcmc_bench.py
+
+mutation: $(STAMP)
+	$(BIN)/python bench/mutation_check.py
 
 clean:
 	rm -rf _build

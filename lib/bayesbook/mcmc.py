@@ -15,8 +15,8 @@ How the NumPyro runs stay fast:
 
 * the chains of a run are vectorised (``jax.vmap`` over one-chain runs), and the run is
   compiled once with ``jax.jit`` (its compile time measured on its own);
-* for a small model whose sampling takes a fraction of a second, ``chain_method=
-  "sequential"`` runs the chains one after another inside the same compiled program
+* for a small model whose sampling takes a fraction of a second, ``chain_loop=
+  "lax.map"`` runs the chains one after another inside the same compiled program
   (``jax.lax.map``): vectorising NUTS's while loops costs seconds of tracing and
   compiling, more than the sampling it saves;
 * the data enter as the numbers ``(k, n)``; in :func:`run_coin_grid` they, and the
@@ -41,10 +41,10 @@ from . import models
 from ._checks import check_choice, check_integer, check_real
 from ._lazy_imports import repair_numpyro_import
 from .priors import BACKENDS, Prior, check_grid, grid_position
-from .torch_jit import torch_jit_trace_allowed  # noqa: F401  (pages written before bayesbook.torch_jit)
+from .torch_jit import torch_jit_trace_allowed
 
 __all__ = [
-    "CHAIN_METHODS",
+    "CHAIN_LOOPS",
     "MCMCResult",
     "run_nuts",
     "run_nuts_sweep",
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: How :func:`run_nuts` runs a NumPyro run's chains inside its one compiled program.
-CHAIN_METHODS = ("vectorized", "sequential")
+CHAIN_LOOPS = ("vmap", "lax.map")
 
 #: The per-draw quantities NumPyro is asked to record, and their ArviZ names.
 _NUMPYRO_FIELDS = {
@@ -216,13 +216,13 @@ def _numpyro_stats(extra) -> dict[str, np.ndarray]:
 
 
 def _run_numpyro(model, args, kwargs, *, num_chains, num_warmup, num_samples, seed, target_accept_prob, max_tree_depth,
-                 chain_method="vectorized"):
+                 chain_loop="vmap"):
     import jax
 
     one_chain = _numpyro_one_chain(model, num_warmup, num_samples, target_accept_prob, max_tree_depth)
     keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)
     # The model's arguments are closed over: they are constants of this one program.
-    if chain_method == "vectorized":
+    if chain_loop == "vmap":
         program = jax.jit(jax.vmap(lambda key: one_chain(key, *args, **kwargs)))
     else:
         program = jax.jit(lambda keys: jax.lax.map(lambda key: one_chain(key, *args, **kwargs), keys))
@@ -299,7 +299,7 @@ def run_nuts(
     target_accept_prob: float = 0.8,
     max_tree_depth: int = 10,
     model_kwargs: dict | None = None,
-    chain_method: str = "vectorized",
+    chain_loop: str = "vmap",
 ) -> MCMCResult:
     """Run NUTS on ``model(*model_args, **model_kwargs)`` of ``backend`` and return its draws.
 
@@ -318,16 +318,17 @@ def run_nuts(
     target_accept_prob, max_tree_depth
         NUTS settings: the acceptance probability the step size is adapted to, and the
         largest tree depth (at most ``2**max_tree_depth`` leapfrog steps per draw).
-    chain_method
-        NumPyro only: ``"vectorized"`` (``jax.vmap``, the chains side by side) or
-        ``"sequential"`` (``jax.lax.map``, one after another); both are one compiled
-        program, use the same chain keys and sample the same posterior, but their draws
-        differ: the two programs round differently, and NUTS trajectories amplify the
+    chain_loop
+        NumPyro only: ``"vmap"`` (``jax.vmap``, the chains side by side) or
+        ``"lax.map"`` (``jax.lax.map``, one after another); both are one compiled
+        program (NumPyro's own ``chain_method="sequential"`` instead runs one compiled
+        chain after another from Python, hence the other name), use the same chain keys
+        and sample the same posterior, but their draws differ: the two programs round differently, and NUTS trajectories amplify the
         difference. Sequential chains compile in about half the time; vectorised ones
         sample faster.
     """
     backend = check_choice("backend", backend, BACKENDS)
-    chain_method = check_choice("chain_method", chain_method, CHAIN_METHODS)
+    chain_loop = check_choice("chain_loop", chain_loop, CHAIN_LOOPS)
     _check_options(num_chains, num_warmup, num_samples, seed, target_accept_prob, max_tree_depth)
     if not callable(model):
         raise TypeError(f"model must be a callable, got {type(model).__name__}")
@@ -342,7 +343,7 @@ def run_nuts(
         seed=seed,
         target_accept_prob=target_accept_prob,
         max_tree_depth=max_tree_depth,
-        **({"chain_method": chain_method} if backend == "numpyro" else {}),
+        **({"chain_loop": chain_loop} if backend == "numpyro" else {}),
     )
 
 

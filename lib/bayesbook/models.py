@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._checks import check_choice, check_counts
+from .priors import BACKENDS
 
 __all__ = [
-    "BACKENDS",
     "numpyro_coin_model",
     "pyro_coin_model",
     "coin_model",
@@ -46,9 +46,6 @@ __all__ = [
     "pyro_sparse_regression",
 ]
 
-BACKENDS = ("numpyro", "pyro")
-
-
 def numpyro_coin_model(prior, n, k=None):
     """``theta ~ prior``, ``k ~ Binomial(n, theta)`` in NumPyro; returns ``theta``."""
     import numpyro
@@ -62,10 +59,10 @@ def numpyro_coin_model(prior, n, k=None):
 def pyro_coin_model(prior, n, k=None):
     """``theta ~ prior``, ``k ~ Binomial(n, theta)`` in Pyro; returns ``theta``."""
     import pyro
-    import pyro.distributions as dist
+    import pyro.distributions as pdist
 
     theta = pyro.sample("theta", prior)
-    pyro.sample("k", dist.Binomial(total_count=n, probs=theta), obs=k)
+    pyro.sample("k", pdist.Binomial(total_count=n, probs=theta), obs=k)
     return theta
 
 

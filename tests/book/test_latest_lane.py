@@ -6,6 +6,7 @@ import importlib.util
 import json
 
 import latest_lane
+
 import notebook_env
 from conftest import ROOT
 

@@ -60,3 +60,122 @@ def test_count_successes():
 def test_count_successes_rejects_non_binary_data(bad):
     with pytest.raises(ValueError, match="data"):
         data.count_successes(bad)
+
+
+# --- chapters 7 and 8: regression, outliers, grouped and sparse data --------------------
+
+def test_simulated_regression_is_reproducible_and_follows_the_line():
+    x, y = data.simulate_regression(2000, intercept=1.0, slope=-0.5, noise_sd=0.3, seed=7)
+    again = data.simulate_regression(2000, intercept=1.0, slope=-0.5, noise_sd=0.3, seed=7)
+    assert np.array_equal(x, again[0]) and np.array_equal(y, again[1])
+    assert np.all(np.diff(x) >= 0) and x.min() >= 0 and x.max() <= 10
+    slope, intercept = np.polyfit(x, y, 1)
+    residual_sd = np.std(y - (intercept + slope * x))
+    assert abs(slope + 0.5) < 0.01 and abs(intercept - 1.0) < 0.05 and abs(residual_sd - 0.3) < 0.02
+    assert not np.array_equal(y, data.simulate_regression(2000, intercept=1.0, slope=-0.5, noise_sd=0.3, seed=8)[1])
+    # x_range sets where the points lie
+    x, _ = data.simulate_regression(500, intercept=0.0, slope=1.0, noise_sd=1.0, x_range=(-3.0, -1.0), seed=0)
+    assert x.min() >= -3 and x.max() <= -1 and x.max() - x.min() > 1.9
+
+
+def test_simulated_outliers_replace_the_given_fraction_by_background_draws():
+    sample = data.simulate_outliers(4000, intercept=0.0, slope=1.0, noise_sd=0.1, outlier_fraction=0.3,
+                                    background_mean=5.0, background_sd=2.0, seed=0)
+    assert set(sample) == {"x", "y", "y_err", "is_outlier"}
+    outlier = sample["is_outlier"]
+    assert outlier.dtype == bool and abs(outlier.mean() - 0.3) < 0.025
+    inliers = sample["y"][~outlier] - sample["x"][~outlier]
+    assert abs(inliers.std() - 0.1) < 0.01
+    background = sample["y"][outlier]
+    assert abs(background.mean() - 5.0) < 0.15 and abs(background.std() - np.hypot(2.0, 0.1)) < 0.15
+    assert np.all(sample["y_err"] == 0.1)
+    # the line's points are those of simulate_regression with the same seed
+    x, y = data.simulate_regression(4000, intercept=0.0, slope=1.0, noise_sd=0.1, x_range=(-2.0, 2.0), seed=0)
+    assert np.array_equal(sample["x"], x) and np.array_equal(sample["y"][~outlier], y[~outlier])
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"n": 1}, ValueError), ({"n": 2.5}, TypeError), ({"noise_sd": 0.0}, ValueError),
+    ({"seed": -1}, ValueError), ({"x_range": (1.0, 1.0)}, ValueError), ({"x_range": 3}, TypeError),
+    ({"slope": "steep"}, TypeError),
+])
+def test_simulate_regression_rejects_bad_arguments(kwargs, error):
+    arguments = {"n": 10, "intercept": 0.0, "slope": 1.0, "noise_sd": 1.0, "seed": 0} | kwargs
+    name = next(iter(kwargs)) if "x_range" not in kwargs else "x_range"
+    with pytest.raises(error, match=name):
+        data.simulate_regression(**arguments)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"outlier_fraction": 1.5}, "outlier_fraction"), ({"background_sd": 0.0}, "background_sd"),
+    ({"background_mean": float("nan")}, "background_mean"),
+])
+def test_simulate_outliers_rejects_bad_arguments(kwargs, name):
+    arguments = {"intercept": 0.0, "slope": 1.0, "noise_sd": 0.1, "outlier_fraction": 0.2,
+                 "background_mean": 0.0, "background_sd": 1.0, "seed": 0} | kwargs
+    with pytest.raises(ValueError, match=name):
+        data.simulate_outliers(10, **arguments)
+
+
+def test_grouped_data_are_reproducible_nested_and_follow_each_groups_line():
+    big = data.simulate_groups(400, points_per_group=6, seed=3)
+    again = data.simulate_groups(400, points_per_group=6, seed=3)
+    assert set(big) == {"group", "x", "y", "y_err", "slope", "intercept"}
+    assert all(np.array_equal(big[name], again[name]) for name in big)
+    small = data.simulate_groups(5, points_per_group=6, seed=3)
+    # the first five groups of the larger data set are the smaller one
+    for name in ("x", "y", "y_err", "group"):
+        assert np.array_equal(small[name], big[name][:30])
+    assert np.array_equal(small["slope"], big["slope"][:5])
+    assert big["x"].shape == (2400,) and np.array_equal(np.bincount(big["group"]), np.full(400, 6))
+    # population: slopes Normal(0.5, 0.2), intercepts Normal(10, 1)
+    assert abs(big["slope"].mean() - 0.5) < 0.03 and abs(big["slope"].std() - 0.2) < 0.02
+    assert abs(big["intercept"].mean() - 10.0) < 0.15 and abs(big["intercept"].std() - 1.0) < 0.1
+    # each point: y = intercept + slope * x + y_err * standard normal
+    g = big["group"]
+    standardised = (big["y"] - big["intercept"][g] - big["slope"][g] * big["x"]) / big["y_err"]
+    assert abs(standardised.mean()) < 0.06 and abs(standardised.std() - 1.0) < 0.04
+    assert big["x"].min() >= -10 and big["x"].max() <= 10
+    assert big["y_err"].min() >= 2 and big["y_err"].max() <= 4
+    assert not np.array_equal(big["y"], data.simulate_groups(400, points_per_group=6, seed=4)["y"])
+
+
+def test_grouped_data_take_their_population_and_ranges_from_the_arguments():
+    sample = data.simulate_groups(2000, points_per_group=2, slope_mean=-1.0, slope_sd=0.05, intercept_mean=3.0,
+                                  intercept_sd=0.5, x_range=(0.0, 1.0), error_range=(0.1, 0.2), seed=9)
+    assert abs(sample["slope"].mean() + 1.0) < 0.005 and abs(sample["slope"].std() - 0.05) < 0.005
+    assert abs(sample["intercept"].mean() - 3.0) < 0.05 and abs(sample["intercept"].std() - 0.5) < 0.05
+    assert sample["x"].min() >= 0 and sample["x"].max() <= 1
+    assert sample["y_err"].min() >= 0.1 and sample["y_err"].max() <= 0.2
+
+
+def test_sparse_data_have_half_their_coefficients_zero_and_the_given_noise():
+    sample = data.simulate_sparse(200, 5000, noise_sd=0.5, seed=1)
+    beta, X, y = sample["beta"], sample["X"], sample["y"]
+    assert X.shape == (5000, 200) and y.shape == (5000,)
+    assert np.all(beta[100:] == 0) and np.all(beta[:100] != 0)
+    magnitudes = np.abs(beta[:100])
+    assert abs(magnitudes.mean() - 5.0) < 0.3 and 0.7 < np.std(magnitudes) < 1.3
+    assert 30 < np.sum(beta[:100] > 0) < 70
+    assert abs(X.std() - 1.0) < 0.01
+    assert abs(np.std(y - X @ beta) - 0.5) < 0.02
+    assert np.array_equal(y, data.simulate_sparse(200, 5000, noise_sd=0.5, seed=1)["y"])
+    # an odd number of coefficients: the first half, rounded down, are the non-zero ones
+    assert np.count_nonzero(data.simulate_sparse(7, 3, seed=0)["beta"]) == 3
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: data.simulate_groups(0, seed=0), "num_groups"),
+    (lambda: data.simulate_groups(3, seed=0, slope_sd=-1.0), "slope_sd"),
+    (lambda: data.simulate_groups(3, seed=0, error_range=(3.0, 2.0)), "error_range"),
+    (lambda: data.simulate_groups(3, seed=0, error_range=(-1.0, 2.0)), "error_range"),
+    (lambda: data.simulate_groups(3, seed=0, x_range=5), "x_range"),
+    (lambda: data.simulate_groups(3, points_per_group=0, seed=0), "points_per_group"),
+    (lambda: data.simulate_sparse(100, 2.5, seed=0), "num_observations"),
+    (lambda: data.simulate_sparse(0, 10, seed=0), "num_coefficients"),
+    (lambda: data.simulate_sparse(100, 100, noise_sd=0.0, seed=0), "noise_sd"),
+    (lambda: data.simulate_sparse(100, 100, seed=-2), "seed"),
+])
+def test_bad_grouped_and_sparse_arguments_are_named(call, argument):
+    with pytest.raises((TypeError, ValueError), match=argument):
+        call()

@@ -1,0 +1,294 @@
+"""Chapter 8 (lectures/hierarchical_and_sparse.md): the page's numbers against independent computations.
+
+The hierarchical regression has an exact posterior that this test computes. Given the
+two population sds, every other unknown (the population means and each group's slope
+and intercept) enters linearly into Gaussians, so its posterior is Gaussian in closed
+form and the marginal likelihood of the two sds is known; a quadrature over the two
+sds gives the exact posterior means and sds of every group's line. The page's NUTS
+run and its four guides are scored against it. The sparse regression's data follow
+from the simulation's arguments the page glued; under the Gaussian prior its exact
+posterior is ``exact.gaussian_prior_regression_posterior``, and under the horseshoe
+the truth the page simulated is the yardstick. Nothing here re-runs the page's
+samplers or optimisers, and no setting of the page is written here.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from bayesbook import data, exact, models
+
+pytestmark = pytest.mark.book
+
+SITES = ("slope", "intercept")
+GUIDES = ("AutoDiagonalNormal", "AutoMultivariateNormal", "AutoLowRankMultivariateNormal", "AutoIAFNormal")
+
+# The hierarchical model's priors (bayesbook.models.numpyro_hierarchical_regression, the
+# page's model: tests/book/test_saved_code.py), written out: (intercept, slope) order.
+MEAN_PRIOR_SD = np.array([25.0, 5.0])      # intercept_mean ~ Normal(0, 25), slope_mean ~ Normal(0, 5)
+SD_PRIOR_SCALE = np.array([5.0, 1.0])      # intercept_sd ~ HalfNormal(5), slope_sd ~ HalfNormal(1)
+
+
+def hierarchical_posterior(group, x, y_err, y, *, grid_size=160):
+    """Exact posterior means and sds of every group's (intercept, slope), the population means and sds.
+
+    For sds ``D = diag(s_a^2, s_b^2)``, group ``g``'s data are ``y_g ~ Normal(X_g mu,
+    E_g + X_g D X_g^T)`` with ``X_g = [1, x]`` and ``E_g = diag(y_err^2)``, and
+    ``theta_g | mu, s, y_g`` is Normal with precision ``D^-1 + X_g^T E_g^-1 X_g``. With
+    ``F_g = X_g^T E_g^-1 X_g``, ``h_g = X_g^T E_g^-1 y_g`` and ``K_g = (D^-1 + F_g)^-1`` all
+    of it is 2 x 2 algebra (Woodbury): ``X^T C^-1 X = F - F K F``, ``X^T C^-1 y = h - F K
+    h``, ``y^T C^-1 y = q - h^T K h``, ``log|C| = log|E| + log|D| - log|K|``. The population
+    means have a Gaussian prior, so they too are integrated out in closed form; the two
+    sds are integrated on a log-spaced grid.
+    """
+    num_groups = int(group.max()) + 1
+    design = np.stack([np.ones_like(x), x], axis=-1)                       # (n, 2)
+    weight = y_err ** -2.0
+    F = np.zeros((num_groups, 2, 2))
+    h = np.zeros((num_groups, 2))
+    q = np.zeros(num_groups)
+    log_det_E = np.zeros(num_groups)
+    for g in range(num_groups):
+        rows = group == g
+        F[g] = design[rows].T @ (weight[rows, None] * design[rows])
+        h[g] = design[rows].T @ (weight[rows] * y[rows])
+        q[g] = np.sum(weight[rows] * y[rows] ** 2)
+        log_det_E[g] = -np.sum(np.log(weight[rows]))
+    s_a, s_b = (np.logspace(np.log10(1e-5 * scale), np.log10(6 * scale), grid_size) for scale in SD_PRIOR_SCALE)
+    S_a, S_b = (value.ravel() for value in np.meshgrid(s_a, s_b, indexing="ij"))
+    D_inv = np.zeros((S_a.size, 2, 2))
+    D_inv[:, 0, 0], D_inv[:, 1, 1] = S_a ** -2.0, S_b ** -2.0
+    K = np.linalg.inv(D_inv[:, None] + F[None])                              # (grid, groups, 2, 2)
+    FK = F[None] @ K
+    G = np.sum(F[None] - FK @ F[None], axis=1)                               # sum_g X^T C^-1 X
+    r = np.sum(h[None] - np.einsum("zgij,gj->zgi", FK, h), axis=1)           # sum_g X^T C^-1 y
+    t = np.sum(q[None] - np.einsum("gi,zgij,gj->zg", h, K, h), axis=1)      # sum_g y^T C^-1 y
+    log_det_K = np.linalg.slogdet(K)[1]
+    log_det_C = np.sum(log_det_E[None] + np.log(S_a ** 2 * S_b ** 2)[:, None] - log_det_K, axis=1)
+    P = np.diag(MEAN_PRIOR_SD ** -2.0)[None] + G                             # precision of the means
+    P_inv = np.linalg.inv(P)
+    m = np.einsum("zij,zj->zi", P_inv, r)
+    log_likelihood = -0.5 * (log_det_C + t - np.einsum("zi,zi->z", r, m) + np.sum(np.log(MEAN_PRIOR_SD ** 2))
+                             + np.linalg.slogdet(P)[1])
+    log_prior = stats.halfnorm.logpdf(S_a, scale=SD_PRIOR_SCALE[0]) + stats.halfnorm.logpdf(S_b, scale=SD_PRIOR_SCALE[1])
+    log_cell = np.log(np.gradient(s_a))[:, None] + np.log(np.gradient(s_b))[None, :]
+    log_weight = log_likelihood + log_prior + log_cell.ravel()
+    w = np.exp(log_weight - log_weight.max())
+    w /= w.sum()
+    edges = w.reshape(grid_size, grid_size)
+    assert max(edges[-1].sum(), edges[:, -1].sum()) < 1e-6, "the grid must hold the posterior of the sds"
+    # each group's line given the sds: mean K (D^-1 m + h), covariance K + K D^-1 P^-1 D^-1 K
+    KD = K @ D_inv[:, None]
+    line_mean = np.einsum("zgij,zgj->zgi", K, np.einsum("zij,zj->zi", D_inv, m)[:, None] + h[None])
+    line_var = np.diagonal(K + KD @ P_inv[:, None] @ np.swapaxes(KD, -1, -2), axis1=-2, axis2=-1)
+    mean = np.einsum("z,zgi->gi", w, line_mean)
+    sd = np.sqrt(np.einsum("z,zgi->gi", w, line_var + line_mean ** 2) - mean ** 2)
+    mu_mean = w @ m
+    mu_sd = np.sqrt(w @ (np.diagonal(P_inv, axis1=-2, axis2=-1) + m ** 2) - mu_mean ** 2)
+    sds = {"intercept_sd": S_a, "slope_sd": S_b}
+    population = {"intercept_mean": (mu_mean[0], mu_sd[0]), "slope_mean": (mu_mean[1], mu_sd[1])}
+    for name, values in sds.items():
+        first = w @ values
+        population[name] = (first, np.sqrt(w @ values ** 2 - first ** 2))
+    return {"intercept": (mean[:, 0], sd[:, 0]), "slope": (mean[:, 1], sd[:, 1]), "population": population}
+
+
+def groups_data(glued):
+    groups = glued["hs_groups_data"]
+    return {name: np.asarray(value) for name, value in groups.items()}
+
+
+@pytest.fixture(scope="module")
+def hierarchical_exact(glued):
+    groups = groups_data(glued)
+    return hierarchical_posterior(groups["group"], groups["x"], groups["y_err"], groups["y"])
+
+
+# --- the grouped data ----------------------------------------------------------------------
+
+def test_the_grouped_data_are_what_the_prose_says(glued):
+    groups = groups_data(glued)
+    assert np.array_equal(np.bincount(groups["group"]), np.full(glued["hs_groups"], glued["hs_points"]))
+    assert groups["slope"].shape == groups["intercept"].shape == (glued["hs_groups"],)
+    for name in ("slope", "intercept"):
+        assert glued[f"hs_realised_{name}_mean"] == pytest.approx(groups[name].mean(), rel=1e-12)
+        assert glued[f"hs_realised_{name}_sd"] == pytest.approx(groups[name].std(ddof=1), rel=1e-12)
+    # each point lies on its group's true line, within its measurement error
+    g = groups["group"]
+    standardised = (groups["y"] - groups["intercept"][g] - groups["slope"][g] * groups["x"]) / groups["y_err"]
+    assert np.all(np.abs(standardised) < 4.5)
+
+
+# --- NUTS and the guides against the exact posterior ----------------------------------------
+
+def test_the_exact_posterior_is_a_proper_computation(glued, hierarchical_exact):
+    """The quadrature converged: a grid twice as fine gives the same posterior."""
+    groups = groups_data(glued)
+    finer = hierarchical_posterior(groups["group"], groups["x"], groups["y_err"], groups["y"], grid_size=240)
+    for site in SITES:
+        for coarse, fine in zip(hierarchical_exact[site], finer[site]):
+            np.testing.assert_allclose(coarse, fine, rtol=2e-3)
+
+
+def test_nuts_mixes_and_matches_the_exact_posterior_of_every_line(glued, hierarchical_exact):
+    """Issue 12: R-hat <= 1.01 and no divergences (non-centred); every group's mean within 4 MCSE."""
+    assert glued["hs_nuts_rhat"] <= 1.01 and glued["hs_nuts_divergences"] == 0
+    for site in SITES:
+        nuts = {column: np.asarray(values) for column, values in glued["hs_nuts_lines"][site].items()}
+        mean, sd = hierarchical_exact[site]
+        errors = (nuts["mean"] - mean) / nuts["mcse_mean"]
+        assert np.all(np.abs(errors) < 4), (site, errors)
+        np.testing.assert_allclose(nuts["sd"], sd, rtol=0.1)
+        assert np.all(nuts["r_hat"] <= 1.01)
+
+
+def test_nuts_matches_the_exact_posterior_of_the_population(glued, hierarchical_exact):
+    summary = glued["hs_population_summary"]
+    for name, (mean, sd) in hierarchical_exact["population"].items():
+        row = summary[name]
+        assert abs(row["mean"] - mean) < 4 * row["mcse_mean"], name
+        assert row["sd"] == pytest.approx(sd, rel=0.1), name
+    # and the page's distances to the realised population are the table's
+    distance = max(abs(summary[name]["mean"] - glued[f"hs_realised_{name}"]) / summary[name]["sd"]
+                   for name in ("slope_mean", "slope_sd", "intercept_mean", "intercept_sd"))
+    assert glued["hs_population_distance"] == pytest.approx(distance, rel=1e-6)
+
+
+def test_the_guides_match_the_exact_posterior_of_every_line(glued, hierarchical_exact):
+    """Issue 12: the full-covariance guide's group means within 0.3 posterior sd; every guide's
+    sds close but, as the page says, a little too small."""
+    lines = glued["hs_guide_lines"]
+    for name in GUIDES:
+        errors, ratios = [], []
+        for site in SITES:
+            mean, sd = hierarchical_exact[site]
+            errors.append(np.abs(np.asarray(lines[name][site]["mean"]) - mean) / sd)
+            ratios.append(np.asarray(lines[name][site]["sd"]) / sd)
+        largest, median_ratio = np.max(errors), np.median(ratios)
+        assert largest <= (0.3 if name == "AutoMultivariateNormal" else 0.5), (name, largest)
+        assert 0.7 <= median_ratio < 1.05, (name, median_ratio)
+        if name == "AutoMultivariateNormal":
+            assert np.median(ratios[0]) < 1.0  # the slopes' sds, the ones the data say least about
+
+
+def test_the_guide_table_is_what_the_prose_reads(glued):
+    rows = glued["hs_guide_table"]
+    assert set(rows) == set(GUIDES)
+    for name, row in rows.items():
+        assert glued[f"hs_error_{name}"] == row["largest mean error (NUTS sd)"]
+        steps = row["steps to convergence"]
+        assert steps is None or 0 < steps <= glued["hs_svi_steps"]
+        assert row["converged"] in (True, False)
+    ratios = [row["median sd ratio"] for row in rows.values()]
+    assert (glued["hs_sd_ratio_low"], glued["hs_sd_ratio_high"]) == (min(ratios), max(ratios))
+    # the prose: two guides did not pass the convergence check
+    assert sum(not row["converged"] for row in rows.values()) == 2
+
+
+def test_the_scaling_table_says_what_the_prose_says(glued):
+    scaling = glued["hs_scaling"]
+    assert set(scaling) == {str(glued["hs_small_groups"]), str(glued["hs_groups"]), str(glued["hs_large_groups"])}
+    assert glued["hs_scaling_rhat"] == max(row["NUTS R-hat"] for row in scaling.values()) <= 1.01
+    errors = [value for row in scaling.values() for key, value in row.items() if key.endswith("mean error")]
+    assert glued["hs_scaling_error"] == max(errors) < 0.5  # "the errors stayed below half a posterior sd"
+    # divergences appear only with the fewest groups
+    assert all(row["NUTS divergences"] == 0 for size, row in scaling.items() if size != str(glued["hs_small_groups"]))
+
+
+# --- sparse regression ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sparse(glued):
+    """The page's sparse data, simulated from the glued arguments and checked against what the page glued."""
+    glued_data = glued["hs_sparse_data"]
+    simulated = data.simulate_sparse(**glued_data["settings"])
+    np.testing.assert_array_equal(simulated["beta"], glued_data["beta"])
+    np.testing.assert_allclose(simulated["y"], glued_data["y"], rtol=1e-12)
+    return simulated
+
+
+@pytest.fixture(scope="module")
+def gaussian_exact(glued, sparse):
+    return exact.gaussian_prior_regression_posterior(sparse["X"], sparse["y"], **glued["hs_prior_scales"])
+
+
+def rms(values, mask):
+    return float(np.sqrt(np.mean(np.asarray(values)[mask] ** 2)))
+
+
+def fit(glued, prior):
+    return {name: np.asarray(value) for name, value in glued["hs_sparse_fits"][prior].items()}
+
+
+def test_the_sparse_data_and_priors_are_what_the_prose_says(glued, sparse):
+    assert (glued["hs_n"], glued["hs_d"]) == sparse["X"].shape
+    assert glued["hs_noise_sd"] == glued["hs_sparse_data"]["settings"]["noise_sd"]
+    assert glued["hs_zero_count"] == np.sum(sparse["beta"] == 0)
+    assert tuple(glued["hs_sparse_priors"]) == models.SPARSE_PRIORS
+    # the page's scales are the model's defaults, the ones the prose writes into the priors
+    defaults = inspect.signature(models.pyro_sparse_regression).parameters
+    assert glued["hs_prior_scales"] == {name: defaults[name].default for name in ("prior_sd", "noise_prior_sd")}
+
+
+def test_the_glued_scores_of_the_exact_gaussian_posterior(glued, sparse, gaussian_exact):
+    truth = sparse["beta"]
+    zero = truth == 0
+    assert glued["hs_exact_sigma"] == pytest.approx(gaussian_exact.sigma_mean, rel=1e-9)
+    assert glued["hs_exact_sigma_sd"] == pytest.approx(gaussian_exact.sigma_sd, rel=1e-9)
+    assert glued["hs_rms_zero_exact"] == pytest.approx(rms(gaussian_exact.beta_mean - truth, zero), rel=1e-9)
+    assert glued["hs_rms_nonzero_exact"] == pytest.approx(rms(gaussian_exact.beta_mean - truth, ~zero), rel=1e-9)
+    # the posterior sd of sigma is more than half its mean, as the prose says
+    assert gaussian_exact.sigma_sd > 0.5 * gaussian_exact.sigma_mean
+
+
+def test_the_gaussian_prior_fit_is_scored_against_the_exact_posterior(glued, gaussian_exact):
+    gaussian = fit(glued, "gaussian")
+    distance = (gaussian["mean"] - gaussian_exact.beta_mean) / gaussian_exact.beta_sd
+    assert glued["hs_gaussian_vi_distance"] == pytest.approx(np.sqrt(np.mean(distance ** 2)), rel=1e-5)
+    assert glued["hs_gaussian_vi_sd_ratio"] == pytest.approx(np.median(gaussian["sd"] / gaussian_exact.beta_sd),
+                                                             rel=1e-5)
+    assert glued["hs_sigma_gaussian"] == pytest.approx(gaussian["sigma_mean"], rel=1e-6)
+    # "the variational fit is poor here": its sigma far above the exact posterior's
+    assert gaussian["sigma_mean"] > gaussian_exact.sigma_mean + 2 * gaussian_exact.sigma_sd
+
+
+def test_horseshoe_beats_the_exact_gaussian_prior_posterior_on_the_zeros_and_keeps_the_signals(
+        glued, sparse, gaussian_exact):
+    """Issue 12: the horseshoe's error on the zero coefficients at least 3 times smaller than
+    the Gaussian prior's, and on the non-zero ones no worse than 1.5 times."""
+    truth = sparse["beta"]
+    zero = truth == 0
+    horseshoe = fit(glued, "horseshoe")
+    assert glued["hs_rms_zero_horseshoe"] == pytest.approx(rms(horseshoe["mean"] - truth, zero), rel=1e-6)
+    assert rms(horseshoe["mean"] - truth, zero) * 3 <= rms(gaussian_exact.beta_mean - truth, zero)
+    assert rms(horseshoe["mean"] - truth, ~zero) <= 1.5 * rms(gaussian_exact.beta_mean - truth, ~zero)
+    # every true signal is kept: its 90 % interval excludes zero
+    assert np.all(((horseshoe["q05"] > 0) | (horseshoe["q95"] < 0))[~zero])
+
+
+def test_the_comparison_of_the_pyro_fit_with_nuts_is_what_the_prose_says(glued, sparse):
+    horseshoe = fit(glued, "horseshoe")
+    nuts = {name: np.asarray(value) for name, value in glued["hs_horseshoe_nuts"].items()}
+    distance = np.abs(horseshoe["mean"] - nuts["mean"]) / nuts["sd"]
+    assert glued["hs_pyro_within_half"] == pytest.approx(100 * np.mean(distance < 0.5))
+    assert glued["hs_pyro_sd_ratio"] == pytest.approx(np.median(horseshoe["sd"] / nuts["sd"]), rel=1e-5)
+    assert (glued["hs_hs_rhat_beta"], glued["hs_hs_divergences"]) == (nuts["r_hat"], nuts["divergences"])
+    # "NUTS is not a trustworthy reference on this posterior either"
+    assert nuts["r_hat"] > 1.01 or nuts["divergences"] > 0
+    zero = sparse["beta"] == 0
+    assert glued["hs_nuts_rms_zero"] == pytest.approx(rms(nuts["mean"] - sparse["beta"], zero), rel=1e-5)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12's target is not met: the Pyro fit's means are within 0.5 NUTS sd "
+                                       "for about half the coefficients, and NUTS itself does not mix on this "
+                                       "posterior (R-hat about 1.04 on the page's run)")
+def test_horseshoe_pyro_fit_within_half_a_nuts_sd_for_nine_coefficients_in_ten(glued):
+    horseshoe = fit(glued, "horseshoe")
+    nuts = {name: np.asarray(value) for name, value in glued["hs_horseshoe_nuts"].items()
+            if name in ("mean", "sd")}
+    distance = np.abs(horseshoe["mean"] - nuts["mean"]) / nuts["sd"]
+    assert np.mean(distance < 0.5) >= 0.9

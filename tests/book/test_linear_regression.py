@@ -1,0 +1,288 @@
+"""Chapter 7 (lectures/linear_regression.md): the page's numbers against independent computations.
+
+The page glues its data, the truth it simulated them from, and every fit's results. With
+the noise sd known and a Gaussian prior, the posterior of (intercept, slope) is the
+Gaussian of ``exact.regression_posterior``; with the noise sd unknown it is a mixture
+of those Gaussians over sigma, whose weights this test computes by quadrature. Least
+squares and ridge regression have closed forms, the outlier probabilities follow from
+Bayes' rule, and the prior predictive spread from the priors. Nothing here re-runs the
+page's samplers or optimisers, and no setting of the page is written here: the data,
+the prior sds and the truth come from the glue.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from bayesbook import exact, models
+
+pytestmark = pytest.mark.book
+
+COEFFICIENTS = ("intercept", "slope")
+
+
+def model_defaults() -> dict:
+    """The prior scales of the regression model (the page's model is the package's: tests/book/test_saved_code.py)."""
+    return {name: parameter.default for name, parameter in
+            inspect.signature(models.numpyro_linear_regression).parameters.items()
+            if parameter.default is not inspect.Parameter.empty and name != "y"}
+
+
+def line_data(glued):
+    return np.asarray(glued["lr_data"]["x"]), np.asarray(glued["lr_data"]["y"])
+
+
+def unknown_noise_posterior(x, y, *, intercept_sd, slope_sd, noise_rate, grid_size=4000):
+    """The exact posterior of the model with sigma ~ Exponential(noise_rate), by quadrature over sigma.
+
+    Given sigma, (intercept, slope) is Gaussian (``exact.regression_posterior``) and y is
+    Normal(0, sigma^2 I + X S0 X^T); the marginal posterior of sigma is tabulated on a
+    log grid, and the moments of the coefficients are mixtures over it.
+    """
+    design = np.column_stack([np.ones_like(x), x])
+    prior_cov = np.diag([intercept_sd**2, slope_sd**2])
+    eigenvalues, vectors = np.linalg.eigh(design @ prior_cov @ design.T)
+    rotated = vectors.T @ y
+    sigma = np.logspace(-3, 1.5, grid_size)
+    variance = sigma[:, None] ** 2 + np.clip(eigenvalues, 0, None)
+    log_weight = (-0.5 * np.sum(np.log(variance) + rotated**2 / variance, axis=1)
+                  + stats.expon.logpdf(sigma, scale=1 / noise_rate) + np.log(np.gradient(sigma)))
+    weight = np.exp(log_weight - log_weight.max())
+    weight /= weight.sum()
+    assert weight[0] < 1e-12 and weight[-1] < 1e-12, "the sigma grid must hold the whole posterior"
+    means, covariances = zip(*(exact.regression_posterior(x, y, noise_sd=s, prior_sd=(intercept_sd, slope_sd))
+                               for s in sigma))
+    means, covariances = np.array(means), np.array(covariances)
+    mean = weight @ means
+    second = np.einsum("g,gij->ij", weight, covariances + means[:, :, None] * means[:, None, :])
+    sigma_mean = weight @ sigma
+    return {"mean": mean, "cov": second - np.outer(mean, mean),
+            "sigma_mean": sigma_mean, "sigma_sd": np.sqrt(weight @ sigma**2 - sigma_mean**2)}
+
+
+@pytest.fixture(scope="module")
+def known_noise(glued):
+    """The exact posterior with the noise sd known: (mean, covariance)."""
+    x, y = line_data(glued)
+    return exact.regression_posterior(x, y, noise_sd=glued["lr_true"]["sigma"], prior_sd=tuple(glued["lr_prior_sd"]))
+
+
+@pytest.fixture(scope="module")
+def unknown_noise(glued):
+    x, y = line_data(glued)
+    return unknown_noise_posterior(x, y, **model_defaults())
+
+
+# --- the data and the prior ------------------------------------------------------------
+
+def test_the_glued_data_and_truth_are_the_ones_the_prose_shows(glued, known_noise):
+    x, y = line_data(glued)
+    assert x.shape == y.shape == (glued["lr_n"],)
+    for name, value in glued["lr_true"].items():
+        assert glued[f"lr_true_{name}"] == value
+    assert glued["lr_y_range"] == pytest.approx(np.ptp(y))
+    # the page's known-noise model uses the model's own prior sds, the ones of its formula
+    assert tuple(glued["lr_prior_sd"]) == (model_defaults()["intercept_sd"], model_defaults()["slope_sd"])
+    # the data were simulated from the truth: it lies well inside the exact posterior
+    mean, cov = known_noise
+    truth = np.array([glued["lr_true"][name] for name in COEFFICIENTS])
+    assert np.all(np.abs(mean - truth) < 4 * np.sqrt(np.diag(cov)))
+
+
+@pytest.mark.parametrize("label", ["weak", "vague"])
+def test_prior_predictive_spread_at_the_last_x_is_the_priors(glued, label):
+    """y = intercept + slope x + sigma e: variance intercept_sd^2 + (x slope_sd)^2 + E[sigma^2] = ... + 2 / rate^2."""
+    setting = glued["lr_prior_predictive"]
+    intercept_sd, slope_sd = setting["scales"][label]
+    rate, draws, x = model_defaults()["noise_rate"], setting["draws"], setting["x"]
+    line_var = intercept_sd**2 + (x * slope_sd) ** 2
+    sd = np.sqrt(line_var + 2 / rate**2)
+    # the sd of a sample of `draws` near-normal values: relative standard error 1/sqrt(2 draws)
+    assert glued[f"lr_prior_{label}_sd_at_10"] == pytest.approx(sd, rel=5 / np.sqrt(2 * draws))
+    # P(|y| > far): a normal of variance line_var + sigma^2, averaged over sigma's prior
+    beyond, _ = integrate.quad(lambda s: 2 * stats.norm.sf(setting["far"], scale=np.sqrt(line_var + s**2))
+                               * stats.expon.pdf(s, scale=1 / rate), 0, np.inf)
+    percent = glued[f"lr_prior_{label}_beyond_50"]
+    assert percent / 100 == pytest.approx(beyond, abs=4 * np.sqrt(beyond * (1 - beyond) / draws) + 1 / draws)
+
+
+# --- NUTS ------------------------------------------------------------------------------
+
+def test_nuts_with_unknown_noise_matches_the_exact_posterior_by_quadrature(glued, unknown_noise):
+    summary = glued["lr_nuts_summary"]
+    exact_sd = np.sqrt(np.diag(unknown_noise["cov"]))
+    for index, name in enumerate(COEFFICIENTS):
+        row = summary[name]
+        assert abs(row["mean"] - unknown_noise["mean"][index]) < 4 * row["mcse_mean"], name
+        assert row["sd"] == pytest.approx(exact_sd[index], rel=0.1), name
+    sigma = summary["sigma"]
+    assert abs(sigma["mean"] - unknown_noise["sigma_mean"]) < 4 * sigma["mcse_mean"]
+    assert sigma["sd"] == pytest.approx(unknown_noise["sigma_sd"], rel=0.1)
+    assert max(row["r_hat"] for row in summary.values()) == glued["lr_nuts_rhat"] < 1.01
+    assert glued["lr_nuts_divergences"] == 0
+
+
+def test_the_predictive_band_covers_the_observed_points_as_often_as_its_probability_says(glued):
+    n, band = glued["lr_n"], glued["lr_band"]
+    assert glued["lr_band_coverage"] / 100 == pytest.approx(band, abs=4 * np.sqrt(band * (1 - band) / n))
+
+
+def test_known_noise_nuts_matches_the_exact_posterior(glued, known_noise):
+    mean, cov = known_noise
+    run = glued["lr_known_nuts"]
+    assert run["divergences"] == 0 and run["r_hat"] < 1.01
+    errors_in_mcse = (np.asarray(run["mean"]) - mean) / np.asarray(run["mcse_mean"])
+    assert np.all(np.abs(errors_in_mcse) < 4), errors_in_mcse
+    np.testing.assert_allclose(run["cov"], cov, rtol=0.10)
+    assert glued["lr_nuts_mcse_error"] == pytest.approx(np.max(np.abs(errors_in_mcse)), rel=1e-6)
+    assert glued["lr_exact_corr"] == pytest.approx(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]), rel=1e-9)
+
+
+# --- point estimates ---------------------------------------------------------------------
+
+def test_mle_is_least_squares_and_map_is_ridge(glued, known_noise):
+    x, y = line_data(glued)
+    design = np.column_stack([np.ones_like(x), x])
+    least_squares = np.linalg.lstsq(design, y, rcond=None)[0]
+    penalty = glued["lr_true"]["sigma"] ** 2 * np.diag(np.asarray(glued["lr_prior_sd"], float) ** -2)
+    ridge = np.linalg.solve(design.T @ design + penalty, design.T @ y)
+    estimates = glued["lr_point_estimates"]
+    np.testing.assert_allclose(estimates["mle"], least_squares, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(estimates["map"], ridge, rtol=0, atol=1e-4)
+    assert np.max(np.abs(ridge - least_squares)) > 1e-4  # the prior does move the estimate
+    # a Gaussian posterior's mode is its mean
+    np.testing.assert_allclose(estimates["map"], known_noise[0], rtol=0, atol=1e-4)
+    assert glued["lr_map_shift_slope"] == pytest.approx(estimates["map"][1] - estimates["mle"][1], rel=1e-9)
+
+
+# --- variational inference ------------------------------------------------------------------
+
+def test_the_multivariate_guide_matches_the_exact_posterior(glued, known_noise):
+    mean, cov = known_noise
+    guide = glued["lr_vi"]["AutoMultivariateNormal"]
+    assert np.all(np.abs(np.asarray(guide["mean"]) - mean) < 0.02 * np.sqrt(np.diag(cov)))
+    np.testing.assert_allclose(guide["cov"], cov, rtol=0.10)
+    kl = exact.gaussian_kl(guide["mean"], guide["cov"], mean, cov)
+    assert glued["lr_full_kl"] == pytest.approx(kl, rel=1e-6) and kl < 0.01
+
+
+def test_the_mean_field_guide_recovers_the_means_but_not_the_correlation(glued, known_noise):
+    """AutoNormal: the exact means, no correlation (the exact one is strong), variances 1/Lambda_jj."""
+    mean, cov = known_noise
+    guide = glued["lr_vi"]["AutoNormal"]
+    sd = np.sqrt(np.diag(cov))
+    guide_cov = np.asarray(guide["cov"])
+    guide_sd = np.sqrt(np.diag(guide_cov))
+    assert np.all(np.abs(np.asarray(guide["mean"]) - mean) < 0.02 * sd)
+    assert guide_cov[0, 1] == 0
+    correlation = cov[0, 1] / np.prod(sd)
+    assert correlation < -0.8  # strong, and the mean-field guide has none by construction
+    best_sd = 1 / np.sqrt(np.diag(np.linalg.inv(cov)))
+    np.testing.assert_allclose(guide_sd, best_sd, rtol=0.05)
+    assert glued["lr_mf_vs_best"] == pytest.approx(100 * np.max(np.abs(guide_sd / best_sd - 1)), rel=1e-6)
+    assert np.all(guide_sd < 0.6 * sd)  # so it understates each marginal sd
+    assert glued["lr_mf_sd_ratio_intercept"] == pytest.approx(guide_sd[0] / sd[0], rel=1e-6)
+    assert glued["lr_mf_kl"] == pytest.approx(exact.gaussian_kl(guide["mean"], guide_cov, mean, cov), rel=1e-6)
+    # the best mean-field normal of a bivariate normal is -log(1 - rho^2) / 2 nats from it
+    assert glued["lr_uncentred_mf_kl"] == pytest.approx(-0.5 * np.log1p(-correlation**2), rel=1e-6)
+
+
+def test_centring_the_predictor_removes_the_correlation(glued):
+    assert abs(glued["lr_centred_corr"]) < 1e-9
+
+
+# --- outliers ---------------------------------------------------------------------------------
+
+OUTLIER_SITES = ("intercept", "slope", "background_mean", "background_sd", "Q")
+
+
+def outlier_data(glued):
+    data = glued["lr_out_data"]
+    return (np.asarray(data["x"]), np.asarray(data["y"]), np.asarray(data["y_err"]),
+            np.asarray(data["is_outlier"], dtype=bool))
+
+
+def test_the_outlier_data_are_what_the_prose_says(glued):
+    x, y, y_err, is_outlier = outlier_data(glued)
+    truth = glued["lr_out_true"]
+    assert x.size == y.size == glued["lr_out_n"]
+    assert np.all(y_err == truth["noise_sd"]) and glued["lr_out_err"] == truth["noise_sd"]
+    assert int(is_outlier.sum()) == glued["lr_out_count"]
+    assert (glued["lr_out_intercept"], glued["lr_out_slope"], glued["lr_out_fraction"]) == (
+        truth["intercept"], truth["slope"], truth["outlier_fraction"])
+    # the points on the line are on it, within their measurement error
+    residual = (y - truth["intercept"] - truth["slope"] * x)[~is_outlier]
+    assert np.all(np.abs(residual) < 4 * truth["noise_sd"])
+
+
+def test_outlier_nuts_recovers_the_true_line(glued):
+    nuts = glued["lr_out_nuts"]
+    truth = glued["lr_out_true"]
+    assert nuts["divergences"] == glued["lr_out_divergences"] == 0
+    assert max(row["r_hat"] for row in nuts["summary"].values()) < 1.01
+    for name in COEFFICIENTS:
+        low, high = nuts["interval95"][name]
+        assert low < truth[name] < high, (name, low, high)
+    # ordinary least squares on the same data misses the true slope by far more
+    x, y, _, _ = outlier_data(glued)
+    slope_ls = np.polyfit(x, y, 1)[0]
+    nuts_slope = nuts["summary"]["slope"]["mean"]
+    assert abs(slope_ls - truth["slope"]) > 3 * abs(nuts_slope - truth["slope"])
+    # the outlier fraction's 95 % interval holds the simulated fraction
+    low, high = nuts["interval95"]["Q"]
+    assert low < truth["outlier_fraction"] < high
+
+
+def test_outlier_probabilities_are_bayes_rule_averaged_over_the_posterior(glued):
+    """Bayes' rule on every 10th NUTS draw, written without logarithms, against the page's average over all draws."""
+    x, y, y_err, is_outlier = outlier_data(glued)
+    draws = {site: np.asarray(values) for site, values in glued["lr_out_nuts_draws"].items()}
+    line = (1 - draws["Q"][:, None]) * stats.norm.pdf(y, draws["intercept"][:, None] + draws["slope"][:, None] * x,
+                                                      y_err)
+    background = draws["Q"][:, None] * stats.norm.pdf(y, draws["background_mean"][:, None],
+                                                      np.sqrt(draws["background_sd"][:, None] ** 2 + y_err**2))
+    by_draw = background / (background + line)
+    standard_error = by_draw.std(axis=0) / np.sqrt(by_draw.shape[0])
+    probability = np.asarray(glued["lr_out_probability"]["NUTS"])
+    assert np.all(np.abs(probability - by_draw.mean(axis=0)) <= 5 * standard_error + 0.01)
+    # and they single out the outliers: no point on the line above 0.5, all outliers but at most one
+    assert probability[~is_outlier].max() < 0.5
+    assert np.sum(probability[is_outlier] > 0.5) >= is_outlier.sum() - 1
+    flagged = probability > 0.5
+    assert glued["lr_out_flagged_true"] == np.sum(flagged & is_outlier)
+    assert glued["lr_out_flagged_false"] == np.sum(flagged & ~is_outlier)
+    guide = np.asarray(glued["lr_out_probability"]["AutoMultivariateNormal"])
+    assert glued["lr_out_prob_difference"] == pytest.approx(np.max(np.abs(probability - guide)), rel=1e-9)
+
+
+def test_the_guides_find_the_line_and_only_the_full_covariance_one_its_spread(glued):
+    methods = glued["lr_out_methods"]
+    nuts = methods["NUTS"]
+    for name in ("hand-written", "AutoDiagonalNormal", "AutoMultivariateNormal"):
+        errors = [abs(methods[name][site]["mean"] - nuts[site]["mean"]) / nuts[site]["sd"] for site in OUTLIER_SITES]
+        assert glued[f"lr_out_error_{name}"] == pytest.approx(max(errors), rel=1e-6)
+        assert max(errors) < 0.3, name
+        ratio = methods[name]["intercept"]["sd"] / nuts["intercept"]["sd"]
+        assert glued[f"lr_out_sd_ratio_{name}"] == pytest.approx(ratio, rel=1e-6)
+    assert max(abs(methods["AutoMultivariateNormal"][site]["mean"] - nuts[site]["mean"]) / nuts[site]["sd"]
+               for site in OUTLIER_SITES) < 0.25
+    assert glued["lr_out_sd_ratio_AutoMultivariateNormal"] > 0.85
+    assert max(glued["lr_out_sd_ratio_AutoDiagonalNormal"], glued["lr_out_sd_ratio_hand-written"]) < 0.85
+
+
+# --- Pyro -------------------------------------------------------------------------------------
+
+def test_the_pyro_module_fit_matches_the_exact_posterior(glued, unknown_noise):
+    exact_sd = np.sqrt(np.diag(unknown_noise["cov"]))
+    for index, name in enumerate(COEFFICIENTS):
+        fit = glued["lr_pyro"][name]
+        assert abs(fit["mean"] - unknown_noise["mean"][index]) < 0.1 * exact_sd[index], name
+        assert fit["sd"] < exact_sd[index]  # as the page says, the short run's sds are too small
+    nuts = glued["lr_nuts_summary"]
+    assert glued["lr_pyro_error"] == pytest.approx(
+        max(abs(glued["lr_pyro"][name]["mean"] - nuts[name]["mean"]) / nuts[name]["sd"] for name in COEFFICIENTS),
+        rel=1e-3)
