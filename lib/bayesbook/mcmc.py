@@ -323,8 +323,9 @@ def run_nuts(
         ``"lax.map"`` (``jax.lax.map``, one after another); both are one compiled
         program (NumPyro's own ``chain_method="sequential"`` instead runs one compiled
         chain after another from Python, hence the other name), use the same chain keys
-        and sample the same posterior, but their draws differ: the two programs round differently, and NUTS trajectories amplify the
-        difference. Sequential chains compile in about half the time; vectorised ones
+        and sample the same posterior, but their draws differ: the two programs round
+        differently, and NUTS trajectories amplify the difference. Chains one after
+        another compile in about half the time; vectorised ones
         sample faster.
     """
     backend = check_choice("backend", backend, BACKENDS)
