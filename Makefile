@@ -46,7 +46,7 @@ test: $(STAMP)
 
 test-unit: $(STAMP)
 	$(BIN)/ruff check lib tests _ext bench
-	$(BIN)/python -m pytest -m "not book and not slow"
+	$(BIN)/python -m pytest -m "not book"
 
 # Not part of `make test`: a release upstream must not block a change here. Needs the
 # published notebooks of a build (make book) and the book's venv for nbclient.

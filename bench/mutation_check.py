@@ -40,8 +40,8 @@ MUTANTS = [
      'ks = np.broadcast_to(np.array([k for k, _ in counts], float)[None, :, None], shape).ravel()',
      'ks = np.broadcast_to(np.array([k for k, _ in counts][::-1], float)[None, :, None], shape).ravel()'),
     ('mcmc', 'every chain gets the same key',
-     'keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)',
-     'keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)[:1].repeat(num_chains, axis=0)'),
+     'keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)\n    # The model',
+     'keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)[:1].repeat(num_chains, axis=0)\n    # The model'),
     # scoring
     ('scoring', 'KS misses the jump below each draw',
      'below = exact - np.arange(values.size) / values.size',
@@ -103,8 +103,8 @@ MUTANTS = [
      'return max(10, steps // 2) if window is None else window'),
     # models
     ('models', "eight schools: tau's prior scale 1 instead of 5",
-     'tau = numpyro.sample("tau", dist.HalfCauchy(5.0))',
-     'tau = numpyro.sample("tau", dist.HalfCauchy(1.0))'),
+     'tau = numpyro.sample("tau", dist.HalfCauchy(5.0))\n    with numpyro.plate("school", len(sigma)):\n        theta =',
+     'tau = numpyro.sample("tau", dist.HalfCauchy(1.0))\n    with numpyro.plate("school", len(sigma)):\n        theta ='),
     ('models', 'non-centred theta scaled by the variance',
      'theta = numpyro.deterministic("theta", mu + tau * eta)',
      'theta = numpyro.deterministic("theta", mu + tau**2 * eta)'),

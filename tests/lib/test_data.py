@@ -179,3 +179,20 @@ def test_sparse_data_have_half_their_coefficients_zero_and_the_given_noise():
 def test_bad_grouped_and_sparse_arguments_are_named(call, argument):
     with pytest.raises((TypeError, ValueError), match=argument):
         call()
+
+
+def test_outliers_spread_by_the_background_and_the_measurement_error():
+    """Every point an outlier: y ~ Normal(background_mean, sqrt(background_sd^2 + noise_sd^2))."""
+    from scipy import stats
+
+    simulated = data.simulate_outliers(20000, intercept=0.0, slope=1.0, noise_sd=1.5, outlier_fraction=1.0,
+                                       background_mean=3.0, background_sd=2.0, seed=8)
+    assert simulated["is_outlier"].all()
+    assert stats.kstest(simulated["y"], stats.norm(3.0, 2.5).cdf).pvalue > 0.01
+
+
+def test_group_streams_of_neighbouring_seeds_do_not_overlap():
+    """Group j of seed s and group j - 1 of seed s + 1 are different draws (each group's stream is (seed, j))."""
+    first, second = data.simulate_groups(3, seed=4), data.simulate_groups(3, seed=5)
+    assert not np.isclose(first["slope"][1], second["slope"][0])
+    assert not np.isclose(first["slope"][2], second["slope"][1])

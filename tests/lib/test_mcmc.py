@@ -35,6 +35,25 @@ def tiny_grid():
     return mcmc.run_coin_grid(GRID_PRIORS, GRID_COUNTS, seed=1, **GRID_OPTIONS)
 
 
+def test_the_result_summarises_its_sample_stats_by_hand():
+    """An MCMCResult made by hand: divergences count every flagged draw of every chain, the
+    step size is the last one of each chain averaged, draws keep chain 0's before chain 1's."""
+    diverging = np.zeros((2, 5), dtype=bool)
+    diverging[0, 0] = diverging[1, 0] = diverging[1, 4] = True
+    step_size = np.array([[0.5, 0.4, 0.3, 0.2, 0.1], [1.0, 0.9, 0.8, 0.7, 0.6]])
+    theta = np.arange(10.0).reshape(2, 5)
+    run = mcmc.MCMCResult({"theta": theta}, {"diverging": diverging, "acceptance_rate": np.full((2, 5), 0.75),
+                                             "step_size": step_size, "n_steps": np.ones((2, 5))},
+                          "numpyro", 100, 1.0, 2.0)
+    assert run.divergences == 3
+    assert run.step_size == pytest.approx((0.1 + 0.6) / 2)
+    assert run.acceptance_rate == pytest.approx(0.75)
+    np.testing.assert_array_equal(run.draws(), np.arange(10.0))
+    assert (run.num_chains, run.num_samples) == (2, 5)
+    with pytest.raises(ValueError, match="name"):
+        run.draws("mu")
+
+
 def test_grid_result_fields_shapes_and_times(tiny_grid):
     assert tiny_grid.priors == tuple(GRID_PRIORS) and tiny_grid.counts == tuple(GRID_COUNTS)
     assert tiny_grid.compile_seconds > 0 and tiny_grid.sampling_seconds > 0

@@ -36,6 +36,15 @@ def test_ks_distance_matches_scipy():
     assert scoring.ks_distance(draws, EXACT.cdf) == pytest.approx(stats.kstest(draws, EXACT.cdf).statistic, abs=1e-12)
 
 
+@pytest.mark.parametrize("draws, distance", [
+    ([0.9], 0.9), ([0.1], 0.9), ([0.25, 0.5], 0.5), ([0.2, 0.3, 0.95], 2 / 3 - 0.3), ([0.6, 0.7], 0.6),
+])
+def test_ks_distance_of_a_few_uniform_draws_by_hand(draws, distance):
+    """sup |F_n - F| is reached just below a draw (F(x) - (i - 1)/n) or at it (i/n - F(x))."""
+    assert scoring.ks_distance(draws, stats.uniform.cdf) == pytest.approx(distance, abs=1e-12)
+    assert scoring.ks_distance(draws, stats.uniform.cdf) == pytest.approx(stats.kstest(draws, "uniform").statistic, abs=1e-12)
+
+
 def test_mean_error_uses_the_mcse_of_independent_draws():
     rng = np.random.default_rng(3)
     draws = rng.normal(0.3, 2.0, size=(4, 5000))

@@ -108,3 +108,20 @@ def test_sample_guide_is_seeded_and_has_the_right_mean():
 def test_unknown_family_raises():
     with pytest.raises(ValueError, match="family"):
         vi_scoring.guide_log_density("gaussian", {}, (0.0, 1.0))
+
+
+@pytest.mark.parametrize("family, params", [("beta", {"alpha": 2.0, "beta": 5.0}),
+                                            ("truncated_normal", {"loc": 0.65, "scale": 0.1})])
+def test_guide_draws_follow_the_guides_density(family, params):
+    """sample_guide's draws against the guide's own distribution function, by KS, and its mean."""
+    support = (0.2, 0.7)
+    draws = vi_scoring.sample_guide(family, params, support, 20000, seed=5)
+    if family == "beta":
+        exact = stats.beta(params["alpha"], params["beta"], loc=0.2, scale=0.5)
+    else:
+        low, high = (np.array(support) - params["loc"]) / params["scale"]
+        exact = stats.truncnorm(low, high, loc=params["loc"], scale=params["scale"])
+    assert stats.kstest(draws, exact.cdf).pvalue > 0.01
+    assert abs(draws.mean() - exact.mean()) < 4 * exact.std() / np.sqrt(draws.size)
+    assert draws.min() >= 0.2 and draws.max() <= 0.7
+    np.testing.assert_array_equal(draws, vi_scoring.sample_guide(family, params, support, 20000, seed=5))
