@@ -317,7 +317,7 @@ def run_pyro_svi(
       seeded by ``seed``, so the same seed gives the same fit and the caller's global
       generators (PyTorch's, NumPy's, Python's) are left as they were
       (``pyro.set_rng_seed`` would reseed all three for good).
-    * The optimiser is ``ClippedAdam`` (gradient norm clipped at 10) with the settings'
+    * The optimiser is ``ClippedAdam`` (each gradient element clipped at 10) with the settings'
       learning rate and decay (its ``lrd`` is :attr:`SVISettings.decay_per_step`): step
       ``t`` takes the step size :meth:`SVISettings.learning_rate_at` ``(t)``, as in
       :func:`run_svi`. The unconstrained parameters are averaged over the settings'
@@ -327,7 +327,8 @@ def run_pyro_svi(
       must then broadcast over a leading particle dimension, below its
       ``max_plate_nesting`` plate dimensions.
     * ``torch.jit.trace``'s deprecation warning is hidden
-      (:func:`bayesbook.torch_jit.torch_jit_trace_allowed`), nothing else.
+      (:func:`bayesbook.torch_jit.torch_jit_trace_allowed`), and so are the tracer's own
+      warnings about Python values frozen into the trace (``ignore_jit_warnings=True``).
 
     Returns an :class:`SVIRun` like :func:`run_svi`'s. Raises ``TypeError``/``ValueError``
     naming the argument for a bad model, guide, settings, seed or nesting.
