@@ -97,11 +97,15 @@ class SVIResult:
 def default_init(family: str, support: tuple[float, float], k: int, n: int) -> dict[str, float]:
     """A starting guide where the likelihood points, without using the prior's shape.
 
-    It matches the mean and sd of the flat-prior posterior Beta(1 + k, 1 + n - k)
-    restricted to ``support``: the Beta guide by its moments on the support, the
-    truncated normal by its location and scale. Starting near the answer is what makes
-    a few hundred steps enough; the source lecture's Beta(10, 10) start for n = 1000 is
-    thousands of its small Adam steps away in log-parameters.
+    The flat-prior posterior Beta(1 + k, 1 + n - k) gives the start. The truncated
+    normal takes its mean and sd as its location and scale: they are the parameters of
+    the normal *before* its restriction to ``support``, so the start is the likelihood's
+    normal approximation cut by the support (where the support cuts off the likelihood's
+    peak, the location lies beyond the bound, as the best fit's does). The Beta guide
+    matches the mean and sd of that posterior restricted to ``support``, by its moments
+    on the support. Starting near the answer is what makes a few hundred steps enough;
+    the source lecture's Beta(10, 10) start for n = 1000 is thousands of its small Adam
+    steps away in log-parameters.
     """
     from scipy import special
 
@@ -109,6 +113,9 @@ def default_init(family: str, support: tuple[float, float], k: int, n: int) -> d
     k, n = check_counts(k, n)
     low, high = support
     a, b = 1.0 + k, 1.0 + n - k
+    if family == "truncated_normal":
+        mean = a / (a + b)
+        return {"loc": mean, "scale": math.sqrt(mean * (1 - mean) / (a + b + 1))}
 
     def partial_moment(order):  # E[theta^order; low <= theta <= high] for theta ~ Beta(a, b)
         ratio = math.exp(special.betaln(a + order, b) - special.betaln(a, b))
@@ -117,8 +124,6 @@ def default_init(family: str, support: tuple[float, float], k: int, n: int) -> d
     mass = partial_moment(0)
     mean = partial_moment(1) / mass
     sd = math.sqrt(max(partial_moment(2) / mass - mean**2, 1e-12))
-    if family == "truncated_normal":
-        return {"loc": mean, "scale": sd}
     x_mean, x_var = (mean - low) / (high - low), (sd / (high - low)) ** 2
     common = x_mean * (1 - x_mean) / x_var - 1
     return {"alpha": max(x_mean * common, 0.1), "beta": max((1 - x_mean) * common, 0.1)}
@@ -381,12 +386,13 @@ def fit_coin_grid(
     return VIGrid(priors, counts, family, fits, compile_seconds, run_seconds)
 
 
-def elbos(fits, prior: Prior, counts, *, num_particles: int = 5000, seed: int = 0) -> np.ndarray:
+def elbos(fits, prior: Prior, counts, *, num_particles: int = 5000, seed: int = 0, fast_compile: bool = False) -> np.ndarray:
     """The ELBO of each fitted guide as NumPyro's own ``Trace_ELBO`` estimates it.
 
     ``fits[i]`` was fitted to ``prior`` after ``counts[i] = (k, n)``; all fits must be of one
     family on one support. The estimates use ``num_particles`` draws each and are computed
-    in one compiled program. This is the library's number (its loss, negated), so
+    in one compiled program (with :data:`FAST_COMPILE` if ``fast_compile``). This is the
+    library's number (its loss, negated), so
     comparing it with the exact ``log evidence - KL(q || p)`` checks the library and the
     quadrature against each other.
     """
@@ -426,5 +432,7 @@ def elbos(fits, prior: Prior, counts, *, num_particles: int = 5000, seed: int = 
     keys = jax.random.split(jax.random.PRNGKey(check_integer("seed", seed, minimum=0)), len(fits))
     ns = jnp.asarray([float(n) for _, n in counts])
     ks = jnp.asarray([float(k) for k, _ in counts])
-    return np.asarray(jax.jit(jax.vmap(one))(keys, ns, ks, unconstrained, references), dtype=float)
+    program = jax.jit(jax.vmap(one)).lower(keys, ns, ks, unconstrained, references)
+    compiled = program.compile(FAST_COMPILE if fast_compile else None)
+    return np.asarray(compiled(keys, ns, ks, unconstrained, references), dtype=float)
 

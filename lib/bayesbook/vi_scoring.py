@@ -156,9 +156,10 @@ def importance_check(family: str, params: dict, posterior, *, num_draws: int = 5
     ``w_i = p(theta_i, Y) / q(theta_i)``:
 
     * ``khat``: the Pareto shape of the weights' upper tail (PSIS, Yao et al. 2018,
-      :func:`pareto_khat`). Above 0.7 the weights have so heavy a tail that
-      importance sampling from the guide is unreliable: the guide's tails are lighter
-      than the posterior's somewhere.
+      :func:`pareto_khat`). Above ``min(1 - 1 / log10(num_draws), 0.7)`` (Vehtari et
+      al. 2024) importance sampling from the guide is unreliable, and so is the ESS
+      below: the guide's tails may be lighter than the posterior's, or, where the
+      weights are bounded, the draws have not yet reached their bound.
     * ``ess_fraction``: the effective sample size of the weights, ``(sum w)^2 / sum w^2``,
       as a fraction of ``num_draws``. Near 1 the guide is close to the posterior; near 0
       only a few draws carry the weight, as happens when the guide is far too wide or

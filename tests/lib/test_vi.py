@@ -222,15 +222,22 @@ def test_learning_rate_schedule():
     assert vi.SVISettings(num_steps=100).first_averaged_step == 99  # no averaging: the last iterate
 
 
-def test_default_init_matches_the_truncated_flat_posterior():
+def test_default_init_starts_where_the_flat_posterior_is():
     from scipy import stats
 
+    # the truncated normal: the flat posterior's own mean and sd, before the support cuts it
     init = vi.default_init("truncated_normal", (0.2, 0.7), 640, 800)
     flat = stats.beta(641, 161)
+    assert init["loc"] == pytest.approx(flat.mean(), rel=1e-9) and init["loc"] > 0.7
+    assert init["scale"] == pytest.approx(flat.std(), rel=1e-9)
+    # the Beta guide: the moments of the flat posterior restricted to the support
+    beta = vi.default_init("beta", (0.2, 0.7), 60, 100)
+    flat = stats.beta(61, 41)
     mass = flat.cdf(0.7) - flat.cdf(0.2)
     mean = flat.expect(lambda t: t, lb=0.2, ub=0.7) / mass
-    assert init["loc"] == pytest.approx(mean, rel=1e-6)
-    assert 0.2 < init["loc"] < 0.7
+    variance = flat.expect(lambda t: t**2, lb=0.2, ub=0.7) / mass - mean**2
+    fitted = stats.beta(beta["alpha"], beta["beta"], loc=0.2, scale=0.5)
+    assert fitted.mean() == pytest.approx(mean, rel=1e-6) and fitted.var() == pytest.approx(variance, rel=1e-5)
     beta = vi.default_init("beta", (0.0, 1.0), 6, 20)  # untruncated: the flat posterior's own moments
     assert beta["alpha"] == pytest.approx(7.0) and beta["beta"] == pytest.approx(15.0)
 
