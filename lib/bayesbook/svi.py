@@ -151,7 +151,8 @@ def run_steps(svi, state, settings: SVISettings, *args, history_every: int = 1, 
 
 #: The ELBO estimators :func:`run_svi` accepts: NumPyro's ``Trace_ELBO`` (reparameterised
 #: gradients only) and ``TraceGraph_ELBO`` (adds score-function terms for guide sites
-#: that cannot be reparameterised, such as a mixture's choice of component).
+#: that cannot be reparameterised; for a ``MixtureGeneral`` site, which has no
+#: ``rsample``, that means a score-function gradient for every one of its parameters).
 LOSSES = ("trace", "tracegraph")
 
 
