@@ -34,6 +34,7 @@ __all__ = [
     "gaussian_kl",
     "RidgePosterior",
     "gaussian_prior_regression_posterior",
+    "conditional_coefficients",
 ]
 
 
@@ -370,3 +371,36 @@ def gaussian_prior_regression_posterior(X, y, *, prior_sd: float, noise_prior_sd
     sigma_mean = float(weights @ sigma)
     sigma_sd = float(np.sqrt(max(weights @ sigma**2 - sigma_mean**2, 0.0)))
     return RidgePosterior(beta_mean, np.sqrt(np.clip(beta_var, 0.0, None)), sigma_mean, sigma_sd)
+
+
+def conditional_coefficients(X, y, prior_variance, sigma, *, seed: int) -> np.ndarray:
+    """Draws of ``beta`` from its Gaussian conditional in ``y ~ Normal(X @ beta, sigma)``,
+    ``beta_j ~ Normal(0, prior_variance_j)``, one draw per row of ``prior_variance``.
+
+    ``prior_variance`` has shape ``(draws, d)`` and ``sigma`` shape ``(draws,)``: for
+    each draw of the scales (a horseshoe's ``tau**2 * lambda**2`` and ``sigma``) one exact
+    draw of ``beta``. The sampler of Bhattacharya, Chakraborty and Mallick (2016) never
+    divides by a prior variance, so variances near zero are harmless: with
+    ``u ~ Normal(0, D)``, ``v = X u / sigma + e``, ``e ~ Normal(0, I)`` and
+    ``(X D X^T / sigma**2 + I) w = y / sigma - v``, ``beta = u + D X^T w / sigma``.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    prior_variance = np.asarray(prior_variance, dtype=float)
+    sigma = np.asarray(sigma, dtype=float)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"X must be a matrix (n, d) and y a vector (n,), got shapes {X.shape} and {y.shape}")
+    if prior_variance.ndim != 2 or prior_variance.shape[1] != X.shape[1] or sigma.shape != prior_variance.shape[:1]:
+        raise ValueError(f"prior_variance must have shape (draws, {X.shape[1]}) and sigma shape (draws,); "
+                         f"got {prior_variance.shape} and {sigma.shape}")
+    if np.any(prior_variance < 0) or np.any(sigma <= 0):
+        raise ValueError("prior_variance must be non-negative and sigma positive")
+    rng = np.random.default_rng(check_integer("seed", seed, minimum=0))
+    draws = np.empty_like(prior_variance)
+    identity = np.eye(X.shape[0])
+    for index, (variance, noise) in enumerate(zip(prior_variance, sigma)):
+        u = np.sqrt(variance) * rng.standard_normal(X.shape[1])
+        v = X @ u / noise + rng.standard_normal(X.shape[0])
+        w = np.linalg.solve((X * variance) @ X.T / noise**2 + identity, y / noise - v)
+        draws[index] = u + variance * (X.T @ w) / noise
+    return draws
+

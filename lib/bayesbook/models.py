@@ -42,6 +42,7 @@ __all__ = [
     "numpyro_hierarchical_regression",
     "numpyro_hierarchical_regression_noncentred",
     "numpyro_horseshoe_regression",
+    "numpyro_horseshoe_marginal",
     "SPARSE_PRIORS",
     "pyro_sparse_regression",
 ]
@@ -322,6 +323,26 @@ def numpyro_horseshoe_regression(X, y=None, *, noise_prior_sd=1.0):
     sigma = numpyro.sample("sigma", dist.HalfNormal(noise_prior_sd))
     with numpyro.plate("data", X.shape[0]):
         numpyro.sample("y", dist.Normal(X @ beta, sigma), obs=y)
+
+
+def numpyro_horseshoe_marginal(X, y=None, *, noise_prior_sd=1.0):
+    """The horseshoe regression of :func:`numpyro_horseshoe_regression` with ``beta`` integrated out.
+
+    Given the scales, ``beta`` is Gaussian and so is ``y``:
+    ``y ~ Normal(0, sigma**2 I + X diag(tau**2 lambda**2) X^T)``. NUTS then samples only
+    ``tau``, ``lambda`` and ``sigma``; ``beta`` is drawn afterwards from its Gaussian
+    conditional (:func:`bayesbook.exact.conditional_coefficients`).
+    """
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    tau = numpyro.sample("tau", dist.HalfCauchy(1.0))
+    with numpyro.plate("coefficients", X.shape[1]):
+        lam = numpyro.sample("lambda", dist.HalfCauchy(1.0))
+    sigma = numpyro.sample("sigma", dist.HalfNormal(noise_prior_sd))
+    covariance = sigma**2 * jnp.eye(X.shape[0]) + (X * (tau * lam) ** 2) @ X.T
+    numpyro.sample("y", dist.MultivariateNormal(jnp.zeros(X.shape[0]), covariance_matrix=covariance), obs=y)
 
 
 #: The coefficient priors of :func:`pyro_sparse_regression`.

@@ -322,3 +322,21 @@ def test_gaussian_prior_posterior_with_a_sharp_noise_prior_is_the_known_noise_ri
 def test_bad_arguments_of_the_gaussian_prior_posterior_are_named(call, argument):
     with pytest.raises((ValueError, TypeError), match=argument):
         call()
+
+
+def test_conditional_coefficients_have_the_gaussian_posterior_of_beta():
+    """Draws against the closed form: mean V X^T y / sigma^2, V = (X^T X / sigma^2 + D^-1)^-1."""
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((4, 3)), rng.standard_normal(4)
+    variance, sigma = np.array([0.5, 2.0, 1e-6]), 0.7
+    draws = exact.conditional_coefficients(X, y, np.tile(variance, (40_000, 1)), np.full(40_000, sigma), seed=1)
+    covariance = np.linalg.inv(X.T @ X / sigma**2 + np.diag(1 / variance))
+    mean = covariance @ X.T @ y / sigma**2
+    assert np.allclose(draws.mean(axis=0), mean, atol=4 * np.sqrt(np.diag(covariance) / 40_000))
+    assert np.allclose(np.cov(draws.T), covariance, atol=0.02 * np.diag(covariance).max())
+    assert np.abs(draws[:, 2]).max() < 0.01, "a prior variance near zero pins its coefficient at zero"
+    with pytest.raises(ValueError, match="prior_variance must have shape"):
+        exact.conditional_coefficients(X, y, variance, np.array([sigma]), seed=1)
+    with pytest.raises(ValueError, match="non-negative"):
+        exact.conditional_coefficients(X, y, -variance[None], np.array([sigma]), seed=1)
+
