@@ -39,6 +39,7 @@ __all__ = [
     "EIGHT_SCHOOLS_SE",
     "eight_schools",
     "eight_schools_reference",
+    "horseshoe_reference",
     "simulate_regression",
     "simulate_outliers",
     "simulate_groups",
@@ -160,6 +161,25 @@ def eight_schools_reference() -> dict:
     ['ess_bulk', 'ess_tail', 'mcse_mean']
     """
     text = resources.files("bayesbook").joinpath("reference", "eight_schools.json").read_text()
+    return json.loads(text)
+
+
+def horseshoe_reference() -> dict:
+    """The reference posterior of chapter 8's horseshoe regression, as stored with the package.
+
+    NUTS on the model with the coefficients integrated out (4 chains of 2,000 draws in
+    double precision), each draw of the scales followed by an exact draw of ``beta``,
+    made by ``tests/reference/horseshoe_reference.py``. Returns the stored dictionary:
+    ``"data"`` (the arguments of :func:`simulate_sparse`), ``"summary"`` mapping
+    ``"tau"``, ``"sigma"``, ``"lambda_1"`` ... and ``"beta_1"`` ... to their ``mean``,
+    ``sd``, Monte Carlo standard errors, ESS, R-hat and ``quantiles``, and the run's
+    ``"divergences"`` and ``"leapfrog_steps"``.
+
+    >>> reference = horseshoe_reference()
+    >>> reference["data"]["num_coefficients"], len(reference["summary"])
+    (100, 202)
+    """
+    text = resources.files("bayesbook").joinpath("reference", "horseshoe.json").read_text()
     return json.loads(text)
 
 

@@ -196,3 +196,85 @@ def test_group_streams_of_neighbouring_seeds_do_not_overlap():
     first, second = data.simulate_groups(3, seed=4), data.simulate_groups(3, seed=5)
     assert not np.isclose(first["slope"][1], second["slope"][0])
     assert not np.isclose(first["slope"][2], second["slope"][1])
+
+
+def _gibbs_horseshoe(X, y, *, noise_prior_sd: float, num_iterations: int, seed: int) -> dict:
+    """A Gibbs sampler for the horseshoe regression, independent of NUTS and of the package.
+
+    ``beta_j ~ Normal(0, tau^2 lambda_j^2)`` with ``lambda_j, tau ~ HalfCauchy(1)`` written
+    as inverse-gamma mixtures (Makalic and Schmidt 2016: ``lambda^2 | nu ~ IG(1/2, 1/nu)``,
+    ``nu ~ IG(1/2, 1)``, the same for ``tau^2``), so every scale has a conjugate update;
+    ``beta`` is drawn from its Gaussian conditional (Bhattacharya et al. 2016) and
+    ``sigma ~ HalfNormal(noise_prior_sd)``, which is not conjugate, by slice sampling of
+    ``log sigma``.
+    """
+    rng = np.random.default_rng(seed)
+    n, d = X.shape
+    lam2, nu, tau2, xi, sigma = np.ones(d), np.ones(d), 1.0, 1.0, 1.0
+    draws = {"beta": np.empty((num_iterations, d)), "tau": np.empty(num_iterations), "sigma": np.empty(num_iterations)}
+
+    def inverse_gamma(shape, scale):
+        return scale / rng.gamma(shape, size=np.shape(scale))
+
+    for iteration in range(num_iterations):
+        variance = tau2 * lam2
+        u = np.sqrt(variance) * rng.standard_normal(d)
+        v = X @ u / sigma + rng.standard_normal(n)
+        w = np.linalg.solve((X * variance) @ X.T / sigma**2 + np.eye(n), y / sigma - v)
+        beta = u + variance * (X.T @ w) / sigma
+        lam2 = inverse_gamma(1.0, 1.0 / nu + beta**2 / (2 * tau2))
+        nu = inverse_gamma(1.0, 1.0 + 1.0 / lam2)
+        tau2 = float(inverse_gamma((d + 1) / 2, 1.0 / xi + np.sum(beta**2 / lam2) / 2))
+        xi = float(inverse_gamma(1.0, 1.0 + 1.0 / tau2))
+        rss = np.sum((y - X @ beta) ** 2)
+
+        def log_density(log_sigma):  # of log sigma, the Jacobian included
+            s = np.exp(log_sigma)
+            return -(n - 1) * log_sigma - rss / (2 * s * s) - s * s / (2 * noise_prior_sd**2)
+
+        start = np.log(sigma)
+        level = log_density(start) - rng.exponential()
+        left = start - 0.5 * rng.uniform()
+        right = left + 0.5
+        while log_density(left) > level:
+            left -= 0.5
+        while log_density(right) > level:
+            right += 0.5
+        while True:
+            proposal = rng.uniform(left, right)
+            if log_density(proposal) > level:
+                break
+            left, right = (proposal, right) if proposal < start else (left, proposal)
+        sigma = float(np.exp(proposal))
+        draws["beta"][iteration], draws["tau"][iteration], draws["sigma"][iteration] = beta, np.sqrt(tau2), sigma
+    return draws
+
+
+def test_the_horseshoe_reference_is_converged_and_agrees_with_a_gibbs_sampler():
+    import arviz as az
+
+    reference = data.horseshoe_reference()
+    summary = reference["summary"]
+    assert reference["settings"]["num_chains"] >= 4 and reference["divergences"] == 0
+    assert reference["leapfrog_steps"]["max_tree_depth_reached"] == 0
+    assert max(row["r_hat"] for row in summary.values()) <= 1.01
+    assert min(row["ess_bulk"] for row in summary.values()) >= 400
+    d = reference["data"]["num_coefficients"]
+    assert {f"beta_{j + 1}" for j in range(d)} | {f"lambda_{j + 1}" for j in range(d)} | {"tau", "sigma"} == set(summary)
+
+    sparse = data.simulate_sparse(**reference["data"])
+    gibbs = _gibbs_horseshoe(sparse["X"], sparse["y"], noise_prior_sd=reference["noise_prior_sd"],
+                             num_iterations=20_000, seed=5)
+    kept = slice(4_000, None)
+
+    def z_score(values, name):
+        values = values[kept]
+        mcse = values.std() / np.sqrt(float(az.ess(values[None, :], method="bulk")))
+        return (values.mean() - summary[name]["mean"]) / np.hypot(mcse, summary[name]["mcse_mean"])
+
+    assert abs(z_score(gibbs["tau"], "tau")) < 4
+    assert abs(z_score(gibbs["sigma"], "sigma")) < 4
+    z = np.array([z_score(gibbs["beta"][:, j], f"beta_{j + 1}") for j in range(d)])
+    assert np.abs(z).max() < 4.5 and np.mean(np.abs(z) > 3) <= 0.05
+    sd_ratio = gibbs["beta"][kept].std(axis=0) / np.array([summary[f"beta_{j + 1}"]["sd"] for j in range(d)])
+    assert np.all(np.abs(sd_ratio - 1) < 0.15)
