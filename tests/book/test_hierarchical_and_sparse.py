@@ -8,7 +8,8 @@ sds gives the exact posterior means and sds of every group's line. The page's NU
 run and its four guides are scored against it. The sparse regression's data follow
 from the simulation's arguments the page glued; under the Gaussian prior its exact
 posterior is ``exact.gaussian_prior_regression_posterior``, and under the horseshoe
-the truth the page simulated is the yardstick. Nothing here re-runs the page's
+the stored reference (``data.horseshoe_reference()``, validated against a Gibbs sampler
+in ``tests/lib/test_data.py``) is the yardstick. Nothing here re-runs the page's
 samplers or optimisers, and no setting of the page is written here.
 """
 
@@ -270,25 +271,40 @@ def test_horseshoe_beats_the_exact_gaussian_prior_posterior_on_the_zeros_and_kee
     assert np.all(((horseshoe["q05"] > 0) | (horseshoe["q95"] < 0))[~zero])
 
 
-def test_the_comparison_of_the_pyro_fit_with_nuts_is_what_the_prose_says(glued, sparse):
+def reference_coefficients():
+    summary = data.horseshoe_reference()["summary"]
+    names = [f"beta_{j + 1}" for j in range(len([key for key in summary if key.startswith("beta_")]))]
+    return (np.array([summary[name]["mean"] for name in names]), np.array([summary[name]["sd"] for name in names]))
+
+
+def test_the_comparison_with_the_horseshoe_reference_is_what_the_prose_says(glued, sparse):
+    reference = data.horseshoe_reference()
+    assert reference["data"] == glued["hs_sparse_data"]["settings"], "the reference was made on the page's data"
+    reference_mean, reference_sd = reference_coefficients()
     horseshoe = fit(glued, "horseshoe")
     nuts = {name: np.asarray(value) for name, value in glued["hs_horseshoe_nuts"].items()}
-    distance = np.abs(horseshoe["mean"] - nuts["mean"]) / nuts["sd"]
-    assert glued["hs_pyro_within_half"] == pytest.approx(100 * np.mean(distance < 0.5))
-    assert glued["hs_pyro_sd_ratio"] == pytest.approx(np.median(horseshoe["sd"] / nuts["sd"]), rel=1e-5)
-    assert (glued["hs_hs_rhat_beta"], glued["hs_hs_divergences"]) == (nuts["r_hat"], nuts["divergences"])
-    # "NUTS is not a trustworthy reference on this posterior either"
+    pyro_distance = np.abs(horseshoe["mean"] - reference_mean) / reference_sd
+    nuts_distance = np.abs(nuts["mean"] - reference_mean) / reference_sd
+    assert glued["hs_pyro_within_half"] == pytest.approx(100 * np.mean(pyro_distance < 0.5))
+    assert glued["hs_nuts_within_half"] == pytest.approx(100 * np.mean(nuts_distance < 0.5))
+    assert glued["hs_pyro_sd_ratio"] == pytest.approx(np.median(horseshoe["sd"] / reference_sd), rel=1e-5)
+    assert glued["hs_ref_max_rhat"] == pytest.approx(max(row["r_hat"] for row in reference["summary"].values()))
+    assert glued["hs_hs_divergences"] == nuts["divergences"]
+    # "the short centred NUTS run does not pass its own diagnostics"
     assert nuts["r_hat"] > 1.01 or nuts["divergences"] > 0
     zero = sparse["beta"] == 0
     assert glued["hs_nuts_rms_zero"] == pytest.approx(rms(nuts["mean"] - sparse["beta"], zero), rel=1e-5)
+    assert glued["hs_reference_rms_zero"] == pytest.approx(rms(reference_mean - sparse["beta"], zero), rel=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12's target is not met: the Pyro fit's means are within 0.5 NUTS sd "
-                                       "for about half the coefficients, and NUTS itself does not mix on this "
-                                       "posterior (R-hat about 1.04 on the page's run)")
-def test_horseshoe_pyro_fit_within_half_a_nuts_sd_for_nine_coefficients_in_ten(glued):
+def test_horseshoe_pyro_fit_against_its_posterior(glued):
+    """Issue 12's target, scored against the converged reference: the Pyro fit's means within half
+    a posterior sd for nine coefficients in ten. The page says it is not met; this test holds the
+    page to that (and fails the day the fit meets the target, so the prose must change with it)."""
+    reference_mean, reference_sd = reference_coefficients()
     horseshoe = fit(glued, "horseshoe")
-    nuts = {name: np.asarray(value) for name, value in glued["hs_horseshoe_nuts"].items()
-            if name in ("mean", "sd")}
-    distance = np.abs(horseshoe["mean"] - nuts["mean"]) / nuts["sd"]
-    assert np.mean(distance < 0.5) >= 0.9
+    within = np.mean(np.abs(horseshoe["mean"] - reference_mean) / reference_sd < 0.5)
+    assert within < 0.9, "the fit now meets the target: the page's prose says it does not"
+    summary = data.horseshoe_reference()["summary"]
+    # and its sigma is far above the posterior's, as the page says
+    assert horseshoe["sigma_mean"] > summary["sigma"]["mean"] + 3 * summary["sigma"]["sd"]
