@@ -17,9 +17,9 @@ A run still descending, however slowly, shows a drop many standard errors large;
 run that has reached its optimum only shows noise. A loss that *rises* between the
 windows is not converged either (an optimiser whose steps are too large).
 
-The loss can only reveal a drift larger than its own noise, and with one particle per
-step and a tiny learning rate a run can creep towards the optimum far more slowly
-than that. :func:`check_parameters` applies the same test to every unconstrained
+The comparison can only reveal a change between the windows larger than the standard
+error of their means, and with one particle per step and a tiny learning rate a run
+can creep towards the optimum far more slowly than that. :func:`check_parameters` applies the same test to every unconstrained
 parameter of the guide, whose steps under Adam are about the learning rate and whose
 jitter is therefore small: a parameter still drifting is caught there.
 """

@@ -134,7 +134,8 @@ class MCMCResult:
         """
         import arviz as az
 
-        stats = {name: value for name, value in self.sample_stats.items() if not np.all(np.isnan(value))}
+        stats = {name: value for name, value in self.sample_stats.items()
+                 if name != "warmup_n_steps" and not np.all(np.isnan(value))}  # warm-up counts have their own length
         return az.from_dict({"posterior": self.posterior, "sample_stats": stats}, coords=coords, dims=dims)
 
     def summary(self, var_names: Sequence[str] | None = None):
@@ -172,10 +173,13 @@ def _check_options(num_chains, num_warmup, num_samples, seed, target_accept_prob
         raise ValueError(f"target_accept_prob must lie strictly between 0 and 1, got {value}")
 
 
-def _numpyro_one_chain(model, num_warmup, num_samples, target_accept_prob, max_tree_depth):
+def _numpyro_one_chain(model, num_warmup, num_samples, target_accept_prob, max_tree_depth, count_warmup=False):
     """A function ``(key, *args, **kwargs) -> (samples, extra fields)`` running one NUTS chain.
 
     ``target_accept_prob=None`` makes it the function's second argument, so it can be traced.
+    ``count_warmup=True`` runs the warm-up apart (``MCMC.warmup``, then ``MCMC.run`` from
+    its state) and adds its leapfrog steps to the extra fields as ``"warmup_num_steps"``;
+    the draws then come from a different random stream than a plain ``MCMC.run``.
     """
     from numpyro.infer import MCMC, NUTS
 
@@ -190,8 +194,13 @@ def _numpyro_one_chain(model, num_warmup, num_samples, target_accept_prob, max_t
     def one_chain(key, *args, **kwargs):
         kernel = NUTS(model, target_accept_prob=target_accept_prob, max_tree_depth=max_tree_depth)
         mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=1, progress_bar=False)
-        mcmc.run(key, *args, extra_fields=tuple(_NUMPYRO_FIELDS), **kwargs)
-        return mcmc.get_samples(), mcmc.get_extra_fields()
+        if not count_warmup:
+            mcmc.run(key, *args, extra_fields=tuple(_NUMPYRO_FIELDS), **kwargs)
+            return mcmc.get_samples(), mcmc.get_extra_fields()
+        mcmc.warmup(key, *args, extra_fields=("num_steps",), collect_warmup=True, **kwargs)
+        warmup_steps = mcmc.get_extra_fields()["num_steps"]
+        mcmc.run(mcmc.post_warmup_state.rng_key, *args, extra_fields=tuple(_NUMPYRO_FIELDS), **kwargs)
+        return mcmc.get_samples(), {**mcmc.get_extra_fields(), "warmup_num_steps": warmup_steps}
 
     return one_chain
 
@@ -208,7 +217,8 @@ def _compile_and_run(program, *args):
 
 
 def _numpyro_stats(extra) -> dict[str, np.ndarray]:
-    stats = {_NUMPYRO_FIELDS[name]: np.asarray(value) for name, value in extra.items()}
+    names = {**_NUMPYRO_FIELDS, "warmup_num_steps": "warmup_n_steps"}
+    stats = {names[name]: np.asarray(value) for name, value in extra.items()}
     stats["diverging"] = stats["diverging"].astype(bool)
     stats["acceptance_rate"] = stats["acceptance_rate"].astype(float)
     stats["step_size"] = stats["step_size"].astype(float)
@@ -216,10 +226,10 @@ def _numpyro_stats(extra) -> dict[str, np.ndarray]:
 
 
 def _run_numpyro(model, args, kwargs, *, num_chains, num_warmup, num_samples, seed, target_accept_prob, max_tree_depth,
-                 chain_loop="vmap"):
+                 chain_loop="vmap", count_warmup=False):
     import jax
 
-    one_chain = _numpyro_one_chain(model, num_warmup, num_samples, target_accept_prob, max_tree_depth)
+    one_chain = _numpyro_one_chain(model, num_warmup, num_samples, target_accept_prob, max_tree_depth, count_warmup)
     keys = jax.random.split(jax.random.PRNGKey(seed), num_chains)
     # The model's arguments are closed over: they are constants of this one program.
     if chain_loop == "vmap":
@@ -300,6 +310,7 @@ def run_nuts(
     max_tree_depth: int = 10,
     model_kwargs: dict | None = None,
     chain_loop: str = "vmap",
+    count_warmup: bool = False,
 ) -> MCMCResult:
     """Run NUTS on ``model(*model_args, **model_kwargs)`` of ``backend`` and return its draws.
 
@@ -327,12 +338,19 @@ def run_nuts(
         differently, and NUTS trajectories amplify the difference. Chains one after
         another compile in about half the time; vectorised ones
         sample faster.
+    count_warmup
+        NumPyro only: also record the leapfrog steps of every warm-up iteration, as
+        ``sample_stats["warmup_n_steps"]`` (chains, warm-up iterations), to count a run's
+        gradient evaluations. The warm-up then runs apart from the sampling, so the draws
+        differ from those of the same run without it.
     """
     backend = check_choice("backend", backend, BACKENDS)
     chain_loop = check_choice("chain_loop", chain_loop, CHAIN_LOOPS)
     _check_options(num_chains, num_warmup, num_samples, seed, target_accept_prob, max_tree_depth)
     if not callable(model):
         raise TypeError(f"model must be a callable, got {type(model).__name__}")
+    if count_warmup and backend != "numpyro":
+        raise ValueError("count_warmup is available for backend='numpyro' only")
     runner = _run_numpyro if backend == "numpyro" else _run_pyro
     return runner(
         model,
@@ -344,7 +362,7 @@ def run_nuts(
         seed=seed,
         target_accept_prob=target_accept_prob,
         max_tree_depth=max_tree_depth,
-        **({"chain_loop": chain_loop} if backend == "numpyro" else {}),
+        **({"chain_loop": chain_loop, "count_warmup": bool(count_warmup)} if backend == "numpyro" else {}),
     )
 
 

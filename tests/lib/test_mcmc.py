@@ -414,3 +414,25 @@ def test_sweep_rejects_bad_options(options, error, match):
 def test_sweep_rejects_a_model_that_is_not_callable():
     with pytest.raises(TypeError, match="model"):
         mcmc.run_nuts_sweep("normal", 1.0, target_accept_probs=[0.7])
+
+
+def test_run_nuts_can_count_the_warmup_leapfrog_steps():
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    def model(y):
+        mu = numpyro.sample("mu", dist.Normal(0.0, 10.0))
+        numpyro.sample("y", dist.Normal(mu, 1.0), obs=y)
+
+    y = jnp.asarray([0.3, -0.2, 1.1])
+    run = mcmc.run_nuts(model, y, num_chains=2, num_warmup=50, num_samples=30, seed=1, count_warmup=True,
+                        chain_loop="lax.map")
+    steps = run.sample_stats["warmup_n_steps"]
+    assert steps.shape == (2, 50) and np.all(steps >= 1) and np.all(steps <= 2**10 - 1)
+    assert run.posterior["mu"].shape == (2, 30)
+    assert abs(run.posterior["mu"].mean() - float(y.sum()) / (3 + 1 / 100)) < 0.5  # the conjugate posterior mean
+    assert "warmup_n_steps" not in run.to_datatree().sample_stats
+    assert "warmup_n_steps" not in mcmc.run_nuts(model, y, num_chains=1, num_warmup=10, num_samples=10).sample_stats
+    with pytest.raises(ValueError, match="count_warmup"):
+        mcmc.run_nuts(model, y, backend="pyro", count_warmup=True)
