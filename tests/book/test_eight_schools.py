@@ -51,6 +51,9 @@ def test_the_page_used_the_packages_data(glued):
     np.testing.assert_array_equal(glued["es_data"]["y"], y)
     np.testing.assert_array_equal(glued["es_data"]["sigma"], sigma)
     assert glued["es_y1"] == y[0] and glued["es_sigma1"] == sigma[0]
+    # "school 1 lies furthest from zero in standard errors, and no school lies two from it"
+    z = np.abs(y) / sigma
+    assert glued["es_y1_in_se"] == pytest.approx(z[0]) and z[0] == z.max() < 2
 
 
 def model_priors():
@@ -94,6 +97,40 @@ def test_the_share_of_implausible_simulated_effects(glued):
     assert glued["es_prior_beyond_100"] / 100 == pytest.approx(share, abs=4 * se)
 
 
+def test_the_observed_estimates_inside_the_prior_predictive(glued):
+    """For each school, P(|y_j| >= |observed y_j|) under the prior predictive, by quadrature over tau."""
+    mu_loc, mu_scale, tau_scale = model_priors()
+    y, sigma = data.eight_schools()
+    prior = stats.halfcauchy(scale=tau_scale)
+
+    def as_large(tau, j):
+        scale = np.sqrt(mu_scale**2 + tau**2 + sigma[j] ** 2)
+        return stats.norm.sf((abs(y[j]) - mu_loc) / scale) + stats.norm.cdf((-abs(y[j]) - mu_loc) / scale)
+
+    shares = np.array([sum(integrate.quad(lambda tau: as_large(tau, j) * prior.pdf(tau), a, b, limit=200)[0]
+                           for a, b in [(0, 50), (50, 1000), (1000, np.inf)]) for j in range(8)])
+    smallest = int(np.argmin(shares))
+    assert glued["es_prior_as_large_school"] == smallest + 1
+    se = np.sqrt(shares[smallest] * (1 - shares[smallest]) / glued["es_prior_num_draws"])
+    assert glued["es_prior_as_large_min"] == pytest.approx(shares[smallest], abs=4 * se)
+    assert shares.min() > 0.1  # the page's "outside the outer 10 %" holds for the exact shares too
+
+
+def test_the_reference_numbers_glued(glued):
+    """What the page quotes of the stored reference, read from the package's JSON."""
+    stored = data.eight_schools_reference()
+    assert glued["es_ref_divergences"] == stored["divergences"]
+    assert glued["es_ref_transitions"] == stored["settings"]["num_chains"] * stored["settings"]["num_samples"]
+    assert glued["es_ref_max_rhat"] == pytest.approx(max(row["r_hat"] for row in REFERENCE.values()))
+    assert glued["es_ref_min_ess"] == pytest.approx(min(row["ess_bulk"] for row in REFERENCE.values()))
+    # "the data pull tau down to a few points": the reference's median and 95th percentile against the prior's
+    _, _, tau_scale = model_priors()
+    prior = stats.halfcauchy(scale=tau_scale)
+    quantiles = REFERENCE["tau"]["quantiles"]
+    assert glued["es_ref_tau_median"] == quantiles["0.5"] < min(5, prior.median())
+    assert glued["es_ref_tau_q95"] == quantiles["0.95"] < prior.ppf(0.95)
+
+
 # --- the sweep: three centred runs and the non-centred one ---------------------------------------
 
 def test_the_sweep_ran_the_settings_the_page_glued(glued):
@@ -120,6 +157,15 @@ def test_noncentred_run_matches_the_reference(glued):
         assert row["sd"] == pytest.approx(REFERENCE[name]["sd"], rel=0.10), (name, row["sd"], REFERENCE[name]["sd"])
     assert glued["es_noncentred_divergences"] == noncentred["divergences"]
     assert glued["es_noncentred_tau_ess"] == pytest.approx(summary["tau"]["ess_bulk"], rel=1e-6)
+    # the glued extremes also cover eta (theta_decentered), which the record does not hold
+    assert glued["es_noncentred_max_rhat"] == pytest.approx(max(max_rhat(summary), glued["es_noncentred_eta_max_rhat"]))
+    assert glued["es_noncentred_max_rhat"] <= 1.01
+    assert glued["es_noncentred_min_ess"] == pytest.approx(
+        min(glued["es_noncentred_eta_min_ess"], min(row["ess_bulk"] for name, row in summary.items() if name != "log_tau")))
+    assert glued["es_noncentred_min_ess"] >= 100 * noncentred["num_chains"]
+    target = [accept for accept, centered in zip(glued["es_sweep_settings"]["target_accept_probs"],
+                                                 glued["es_sweep_settings"]["centered"]) if centered == 0.0]
+    assert glued["es_noncentred_target"] == target[0]
     assert glued["es_noncentred_log_tau"] == pytest.approx(summary["log_tau"]["mean"], rel=1e-6)
     assert abs(glued["es_noncentred_bias_in_mcse"]) < 4
 
@@ -159,15 +205,15 @@ def test_the_centred_run_never_enters_the_neck_the_posterior_reaches(glued):
     assert glued["es_noncentred_min_log_tau"] == pytest.approx(noncentred["min_log_tau"], rel=1e-6)
 
 
-def exact_rank_sum_p_value(larger, smaller):
-    """One-sided P(U >= u) of the Mann-Whitney statistic under exchangeability, by enumerating every split."""
-    pooled = np.concatenate([larger, smaller])
-    observed = np.sum(np.asarray(larger)[:, None] > np.asarray(smaller)[None, :])
+def exact_signed_rank_p_value(larger, smaller):
+    """One-sided P(W+ >= w) of the paired signed-rank statistic (pairs larger[k], smaller[k]) under
+    symmetric differences, by enumerating every assignment of signs to the ranked differences."""
+    differences = np.asarray(larger) - np.asarray(smaller)
+    ranks = stats.rankdata(np.abs(differences))
+    observed = ranks[differences > 0].sum()
     count = total = 0
-    for chosen in itertools.combinations(range(len(pooled)), len(larger)):
-        mask = np.zeros(len(pooled), dtype=bool)
-        mask[list(chosen)] = True
-        count += np.sum(pooled[mask][:, None] > pooled[~mask][None, :]) >= observed
+    for signs in itertools.product([False, True], repeat=len(ranks)):
+        count += ranks[np.array(signs)].sum() >= observed
         total += 1
     return count / total
 
@@ -180,15 +226,30 @@ def test_the_sweep_chain_by_chain(glued):
     assert glued["es_sweep_median_steps"] == pytest.approx(medians, rel=1e-6)
     fall = medians[0] - medians[-1]
     assert fall > 0 and glued["es_sweep_step_fall"] == pytest.approx(fall, rel=1e-6)
-    widest = max(np.ptp(run["chains"]["step_size"]) for run in centred)
-    assert widest > fall and glued["es_sweep_widest_step_range"] == pytest.approx(widest, rel=1e-6)
+    ranges = [float(np.ptp(run["chains"]["step_size"])) for run in centred]
+    assert glued["es_sweep_step_ranges"] == pytest.approx(ranges, rel=1e-6)
+    assert glued["es_sweep_widest_step_range"] == pytest.approx(max(ranges), rel=1e-6)
+    # "at 0.8 and at 0.9 the chains' step sizes span more than the median falls"
+    assert ranges[0] > fall and ranges[1] > fall
+    assert (glued["es_sweep_step_range_low"], glued["es_sweep_step_range_middle"], glued["es_sweep_step_range_high"]) \
+        == pytest.approx(ranges, rel=1e-6)
     assert max(high["step_size"]) > min(low["step_size"])  # the ranges overlap
+    # chain k has the same key at every setting: every pair falls, and the paired test
+    falling = int(np.sum(np.array(low["step_size"]) > np.array(high["step_size"])))
+    assert glued["es_sweep_step_pairs_falling"] == falling == len(low["step_size"])
+    p_value = exact_signed_rank_p_value(low["step_size"], high["step_size"])
+    assert glued["es_sweep_step_paired_p"] == pytest.approx(p_value, rel=1e-6) and p_value < 0.05
+    subset = glued["es_sweep_subset"]
+    assert 1 <= subset < len(low["step_size"])
     middle = np.sort(centred[1]["chains"]["step_size"])
-    assert glued["es_sweep_four_smallest_middle"] == pytest.approx(middle[:4].mean(), rel=1e-6)
-    assert glued["es_sweep_four_largest_highest"] == pytest.approx(np.sort(high["step_size"])[-4:].mean(), rel=1e-6)
+    assert glued["es_sweep_four_smallest_middle"] == pytest.approx(middle[:subset].mean(), rel=1e-6)
+    assert glued["es_sweep_four_largest_highest"] == pytest.approx(
+        np.sort(high["step_size"])[-subset:].mean(), rel=1e-6)
     assert glued["es_sweep_four_smallest_middle"] < glued["es_sweep_four_largest_highest"]
-    p_value = exact_rank_sum_p_value(np.array(low["step_size"]), np.array(high["step_size"]))
-    assert glued["es_sweep_step_p"] == pytest.approx(p_value, rel=1e-6) and p_value < 0.05
+    # the mean acceptance statistic: lower at the highest target than at the middle one
+    acceptance = [run["acceptance_rate"] for run in centred]
+    assert glued["es_sweep_acceptance"] == pytest.approx(acceptance, rel=1e-6)
+    assert acceptance[-1] < acceptance[1]
     assert np.median(high["mean_leapfrog_steps"]) > np.median(low["mean_leapfrog_steps"])
     # divergences: at every centred setting, in most centred chains, and never in the non-centred run
     assert all(run["divergences"] > 0 for run in centred)
@@ -209,16 +270,35 @@ def test_the_sweep_chain_by_chain(glued):
     nearest = centred[int(np.argmin(np.abs(errors)))]
     assert max_rhat(nearest["summary"]) > 1.1
     assert glued["es_sweep_nearest_rhat"] == pytest.approx(max_rhat(nearest["summary"]), rel=1e-6)
+    # its chains: a minority below the reference, holding most of its divergences; the rest above, pooled too
+    chain_means = np.array(nearest["chains"]["mean_log_tau"])
+    chain_divergences = np.array(nearest["chains"]["divergences"])
+    below = chain_means < REFERENCE["log_tau"]["mean"]
+    assert glued["es_sweep_nearest_below_count"] == below.sum() and glued["es_sweep_nearest_above_count"] == (~below).sum()
+    assert 0 < below.sum() < (~below).sum()
+    assert glued["es_sweep_nearest_below_means"] == " and ".join(f"{value:.2f}" for value in chain_means[below])
+    assert glued["es_sweep_nearest_below_divergences"] == chain_divergences[below].sum() > nearest["divergences"] / 2
+    assert glued["es_sweep_nearest_divergences"] == nearest["divergences"]
+    # every chain has as many draws, so the pooled mean of the chains above is the mean of their means
+    assert glued["es_sweep_nearest_above_mean"] == pytest.approx(chain_means[~below].mean(), rel=1e-5)
+    assert glued["es_sweep_nearest_above_mean"] > REFERENCE["log_tau"]["mean"]
 
 
 # --- the reparameterised models ------------------------------------------------------------------
 
 def test_the_handlers_build_the_hand_written_model(glued):
     assert glued["es_reparam_max_difference"] <= 1e-5 * glued["es_log_joint_range"]
+    assert glued["es_num_points"] >= 100
 
 
 def test_the_two_parameterisations_differ_by_the_jacobian(glued):
     assert glued["es_jacobian_max_difference"] <= 1e-5 * glued["es_jacobian_log_joint_range"]
+    # "a few float32 rounding errors at the log densities' size"
+    eps = float(np.finfo(np.float32).eps)
+    assert glued["es_float32_eps"] == eps
+    assert glued["es_jacobian_max_abs_log_joint"] >= glued["es_jacobian_log_joint_range"] / 2
+    units = glued["es_jacobian_max_difference"] / (eps * glued["es_jacobian_max_abs_log_joint"])
+    assert glued["es_jacobian_in_rounding_units"] == pytest.approx(units, rel=1e-6) and units < 10
 
 
 # --- the schools' posteriors, shrinkage, and Pyro ----------------------------------------------------
@@ -236,6 +316,19 @@ def test_shrinkage_is_the_references(glued):
 
 def test_the_reference_numbers_in_the_prose(glued):
     assert glued["es_ref_mu"] == REFERENCE["mu"]["mean"]
+    # the centred run's means of the theta_j against the reference's, from the run's own summary
+    centred, _ = runs(glued)
+    gap = max(abs(centred[0]["summary"][f"theta_{school}"]["mean"] - REFERENCE[f"theta_{school}"]["mean"])
+              for school in range(1, 9))
+    assert glued["es_forest_centred_gap"] == pytest.approx(gap, rel=1e-4, abs=1e-6)
+    assert glued["es_forest_centred_gap"] <= glued["es_forest_max_gap"]
+    gaps = glued["es_forest_quantile_gaps"]
+    assert glued["es_forest_numpyro_quantile_gap"] == max(gaps["centred (NumPyro)"], gaps["non-centred (NumPyro)"])
+    assert glued["es_forest_pyro_quantile_gap"] == gaps["non-centred (Pyro)"]
+    assert glued["es_forest_numpyro_quantile_gap"] < 0.1 * glued["es_ref_width_min"]
+    assert glued["es_forest_pyro_quantile_gap"] > glued["es_forest_numpyro_quantile_gap"]
+    assert glued["es_forest_pyro_quantile_gap_share"] == pytest.approx(
+        100 * glued["es_forest_pyro_quantile_gap"] / glued["es_ref_width_min"], rel=1e-9)
     widths = [REFERENCE[f"theta_{school}"]["quantiles"]["0.95"] - REFERENCE[f"theta_{school}"]["quantiles"]["0.05"]
               for school in range(1, 9)]
     assert glued["es_ref_width_min"] == pytest.approx(min(widths))
@@ -263,6 +356,32 @@ def test_pyro_run_matches_the_reference(glued):
     standard = adapter._adapt_start_buffer + adapter._adapt_initial_window + adapter._adapt_end_buffer
     assert glued["es_pyro_windows_total"] == standard
     assert run["num_warmup"] >= standard and run["num_chains"] >= 4
+    assert glued["es_pyro_short_warmup"] < standard  # the squeezed schedule is of a warm-up shorter than the windows
+    assert run["mean_leapfrog_steps"] is None  # "Pyro's run does not record its steps"
+
+
+def test_the_cost_figures_are_consistent(glued):
+    """The per-iteration times and their ratios from the glued seconds and iteration counts."""
+    run = glued["es_pyro_run"]
+    sweep = glued["es_sweep_runs"]
+    pyro_iterations = run["num_chains"] * (run["num_warmup"] + run["num_samples"])
+    numpyro_iterations = sum(r["num_chains"] * (r["num_warmup"] + r["num_samples"]) for r in sweep)
+    assert glued["es_pyro_iterations"] == pyro_iterations and glued["es_sweep_iterations"] == numpyro_iterations
+    assert glued["es_sweep_settings_count"] == len(sweep)
+    pyro = glued["es_pyro_seconds"] / pyro_iterations
+    without = glued["es_sweep_sampling"] / numpyro_iterations
+    with_compile = (glued["es_sweep_compile"] + glued["es_sweep_sampling"]) / numpyro_iterations
+    assert glued["es_pyro_ms_per_iteration"] == pytest.approx(1e3 * pyro, rel=1e-9)
+    assert glued["es_numpyro_us_per_iteration"] == pytest.approx(1e6 * without, rel=1e-9)
+    assert glued["es_numpyro_us_per_iteration_compiled"] == pytest.approx(1e6 * with_compile, rel=1e-9)
+    assert glued["es_per_iteration_ratio"] == pytest.approx(pyro / without, rel=1e-9)
+    assert glued["es_per_iteration_ratio_compiled"] == pytest.approx(pyro / with_compile, rel=1e-9)
+    assert glued["es_per_iteration_ratio_compiled"] > 10
+    # leapfrog steps per draw: every centred run of the sweep against the non-centred one
+    centred, noncentred = runs(glued)
+    assert glued["es_centred_mean_steps"] == pytest.approx(np.mean([r["mean_leapfrog_steps"] for r in centred]), rel=1e-6)
+    assert glued["es_noncentred_mean_steps"] == pytest.approx(noncentred["mean_leapfrog_steps"], rel=1e-6)
+    assert glued["es_centred_mean_steps"] > glued["es_noncentred_mean_steps"]
 
 
 # --- the exact posterior, by adaptive quadrature over tau --------------------------------------
