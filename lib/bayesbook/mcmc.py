@@ -480,11 +480,14 @@ def run_coin_grid(
     seed: int = 0,
     target_accept_prob: float = 0.8,
     max_tree_depth: int = 10,
+    chain_loop: str = "vmap",
 ) -> GridResult:
     """NUTS for every prior and every ``(k, n)`` in ``counts``, as one compiled NumPyro program.
 
-    All ``len(priors) * len(counts) * num_chains`` chains run side by side in one
-    ``jax.jit(jax.vmap(...))``: the prior is chosen inside the program by its index
+    All ``len(priors) * len(counts) * num_chains`` chains run in one compiled program,
+    side by side (``chain_loop="vmap"``, ``jax.jit(jax.vmap(...))``) or one after another
+    (``"lax.map"``, ``jax.lax.map``, which compiles faster for a model this small): the
+    prior is chosen inside the program by its index
     (:class:`bayesbook.numpyro_dists.PriorSwitch`) and ``(k, n)`` are values, so the
     sampler is compiled once for the whole grid. Every chain adapts its own step size.
     """
@@ -495,6 +498,7 @@ def run_coin_grid(
 
     priors, counts = check_grid(priors, counts)
     _check_options(num_chains, num_warmup, num_samples, seed, target_accept_prob, max_tree_depth)
+    chain_loop = check_choice("chain_loop", chain_loop, CHAIN_LOOPS)
 
     distributions = [prior.numpyro() for prior in priors]
     bounds = [prior.support for prior in priors]
@@ -508,7 +512,10 @@ def run_coin_grid(
     ks = np.broadcast_to(np.array([k for k, _ in counts], float)[None, :, None], shape).ravel()
     ns = np.broadcast_to(np.array([n for _, n in counts], float)[None, :, None], shape).ravel()
     keys = jax.random.split(jax.random.PRNGKey(seed), index.size)
-    program = jax.jit(jax.vmap(lambda key, i, n, k: one_chain(key, i, n, k)))
+    if chain_loop == "vmap":
+        program = jax.jit(jax.vmap(lambda key, i, n, k: one_chain(key, i, n, k)))
+    else:
+        program = jax.jit(lambda keys, i, n, k: jax.lax.map(lambda chain: one_chain(*chain), (keys, i, n, k)))
     (samples, extra), compile_seconds, sampling_seconds = _compile_and_run(
         program, keys, jnp.asarray(index), jnp.asarray(ns, jnp.float32), jnp.asarray(ks, jnp.float32)
     )

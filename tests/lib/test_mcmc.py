@@ -436,3 +436,19 @@ def test_run_nuts_can_count_the_warmup_leapfrog_steps():
     assert "warmup_n_steps" not in mcmc.run_nuts(model, y, num_chains=1, num_warmup=10, num_samples=10).sample_stats
     with pytest.raises(ValueError, match="count_warmup"):
         mcmc.run_nuts(model, y, backend="pyro", count_warmup=True)
+
+
+def test_the_grid_with_chains_one_after_another_samples_each_posterior():
+    """chain_loop="lax.map" runs the same chains one after another: every (prior, counts) run
+    still samples its own posterior, inside its prior's support."""
+    grid = mcmc.run_coin_grid(GRID_PRIORS, GRID_COUNTS, seed=1, chain_loop="lax.map", **GRID_OPTIONS)
+    for prior in GRID_PRIORS:
+        for k, n in GRID_COUNTS:
+            run = grid[prior, n]
+            exact_posterior = prior.posterior(k, n)
+            draws = run.draws()
+            assert prior.support[0] <= draws.min() and draws.max() <= prior.support[1]
+            mcse = exact_posterior.sd / np.sqrt(run.diagnostics()["ess_bulk"])
+            assert abs(draws.mean() - exact_posterior.mean) < 5 * mcse, (prior.label, n)
+    with pytest.raises(ValueError, match="chain_loop"):
+        mcmc.run_coin_grid(GRID_PRIORS, GRID_COUNTS, chain_loop="pmap")
