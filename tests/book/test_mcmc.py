@@ -43,6 +43,17 @@ def within_support(row) -> list[str]:
     return [] if low <= row["min"] and row["max"] <= high else [f"draws {row['min']}..{row['max']} outside [{low}, {high}]"]
 
 
+def quantile_problems(run, exact_posterior) -> list[str]:
+    """Each of a run's 5 %, 50 % and 95 % quantiles, placed on the exact distribution function,
+    must lie within 5 binomial sds (of its tail or bulk ESS) of its level."""
+    problems = []
+    for level, ess in [(0.05, run["ess_tail"]), (0.5, run["ess_bulk"]), (0.95, run["ess_tail"])]:
+        probability = float(exact_posterior.cdf(run[f"q{round(100 * level):02d}"]))
+        if abs(probability - level) > 5 * np.sqrt(level * (1 - level) / ess):
+            problems.append(f"the {level:.0%} quantile of the draws is the exact {probability:.3f} quantile")
+    return problems
+
+
 def test_the_grid_runs_every_prior_on_the_books_data(glued):
     rows = glued["mc_runs"]
     assert len(rows) == glued["mc_num_runs"]
@@ -61,11 +72,7 @@ def test_every_numpyro_run_matches_quadrature_and_is_healthy(glued):
             problems.append(f"mean {row['mean']} is more than 4 MCSE from {exact_posterior.mean}")
         if abs(row["sd"] - exact_posterior.sd) > 5 * row["mcse_sd"]:
             problems.append(f"sd {row['sd']} is more than 5 MCSE from {exact_posterior.sd}")
-        # each quantile of the draws, placed on the exact distribution function
-        for level, ess in [(0.05, row["ess_tail"]), (0.5, row["ess_bulk"]), (0.95, row["ess_tail"])]:
-            probability = float(exact_posterior.cdf(row[f"q{round(100 * level):02d}"]))
-            if abs(probability - level) > 5 * np.sqrt(level * (1 - level) / ess):
-                problems.append(f"the {level:.0%} quantile of the draws is the exact {probability:.3f} quantile")
+        problems += quantile_problems(row, exact_posterior)
         if row["r_hat"] > 1.01:
             problems.append(f"R-hat {row['r_hat']}")
         if row["ess_bulk"] < 0.1 * row["num_chains"] * row["num_samples"]:
@@ -159,10 +166,7 @@ def test_a_wrong_support_costs_divergences_and_efficiency_but_not_accuracy_here(
             problems.append(f"draws {run['min']}..{run['max']} outside (0, 1]")
         if abs(run["mean"] - exact_posterior.mean) > 4 * run["mcse_mean"]:
             problems.append(f"mean {run['mean']} is more than 4 MCSE from {exact_posterior.mean}")
-        for level, ess in [(0.05, run["ess_tail"]), (0.5, run["ess_bulk"]), (0.95, run["ess_tail"])]:
-            probability = float(exact_posterior.cdf(run[f"q{round(100 * level):02d}"]))
-            if abs(probability - level) > 5 * np.sqrt(level * (1 - level) / ess):
-                problems.append(f"the {level:.0%} quantile of the draws is the exact {probability:.3f} quantile")
+        problems += quantile_problems(run, exact_posterior)
         return problems
 
     failures = [f"{name} run {i}: {problem}" for name, group in [("naive", naive), ("fixed", fixed)]
