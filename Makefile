@@ -13,10 +13,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BUILD_FLAGS := --warningiserror --nitpick --keep-going
 
-.PHONY: book test test-unit test-latest bench bench-mcmc mutation clean help
+.PHONY: book pdf answers test test-unit test-latest bench bench-mcmc mutation clean help
 
 help:
 	@echo "make book   build the site into _build/html (executes every lecture)"
+	@echo "make pdf    the whole book as one PDF, printed from the build's pages by Chromium -> _build/pdf/book.pdf (and _build/html/book.pdf)"
+	@echo "make answers  the exercises' answer key from the build's solutions -> lib/bayesbook/reference/answers.json"
 	@echo "make test   ruff, unit tests, the executing book build (fails on any error or warning), nbval of every lecture notebook, browser checks"
 	@echo "make test-latest  every lecture notebook in a fresh venv with pyproject.toml's ranges only (no pins) -> _build/latest/"
 	@echo "make bench  cold build; per-lecture times, total time, peak memory -> bench/results.json"
@@ -38,10 +40,22 @@ book: $(STAMP)
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
 
+# The PDF is printed from a single-page build of the same executed notebooks (the
+# jupyter-cache that `make book` filled): nothing is executed twice. Needs Debian's
+# chromium, chromium-driver and poppler-utils (.ci/run installs them).
+pdf: book
+	$(BIN)/python _ext/book_pdf.py
+
+# After a change to an exercise's solution: the key that `exercises.check` reads in Colab.
+answers: book
+	$(BIN)/python tests/reference/answer_key.py
+
 test: $(STAMP)
 	$(BIN)/ruff check lib tests _ext bench
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  echo "NOTE: no Chromium found: the browser checks of the built pages will be skipped (Debian: apt-get install chromium chromium-driver)"
+	@command -v pdftotext >/dev/null || \
+	  echo "NOTE: no pdftotext found: the checks of the book's PDF will be skipped (Debian: apt-get install poppler-utils)"
 	$(BIN)/python -m pytest
 
 test-unit: $(STAMP)

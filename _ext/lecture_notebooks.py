@@ -28,6 +28,13 @@ from sphinx.application import Sphinx
 
 COLAB = "https://colab.research.google.com/github"
 ROLE = re.compile(r"\{(glue:text|glue|numref|ref|eq|cite)\}`([^`]*)`")
+#: What a published notebook's metadata says of its licences (LICENSE in the repository).
+NOTEBOOK_LICENSE = {
+    "text": "CC-BY-4.0",
+    "code": "MIT",
+    "notice": "Markdown cells (text) and figures: CC BY 4.0; code cells: MIT. See LICENSE and CITATION.cff "
+              "in the book's repository.",
+}
 TARGET_LINE = re.compile(r"^\([\w:.-]+\)=[ \t]*\n", flags=re.M)
 
 
@@ -114,6 +121,7 @@ def reader_notebook(app: Sphinx, docname: str, executed: Path) -> nbformat.Noteb
             lambda match: _plain_reference(app, docname, match.group(1), match.group(2), glue_data), source
         )
     notebook.metadata.pop("source_map", None)
+    notebook.metadata["license"] = dict(NOTEBOOK_LICENSE)
     return notebook
 
 

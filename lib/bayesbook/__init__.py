@@ -41,6 +41,9 @@ convergence
     Has an SVI run converged? Checks of its losses and of its parameters' path.
 plotting
     The book's one plot style and small plotting helpers.
+exercises
+    Checking a student's answer to an exercise (right, close or wrong, with a hint)
+    against the key the book's own solutions computed.
 notebook
     Page helpers: gluing computed numbers into the prose, checking the claims the
     prose makes of them, recording versions.

@@ -210,6 +210,7 @@ def published_branch() -> str:
 def test_publish_workflow_builds_with_the_readme_command_and_deploys_the_site():
     steps = WORKFLOW["jobs"]["build-and-deploy"]["steps"]
     assert any(step.get("run") == "make book" for step in steps)
+    assert any("make pdf" in step.get("run", "") for step in steps), "the site would link a PDF it lacks"
     assert published_branch() == "gh-pages"
     assert WORKFLOW["jobs"]["build-and-deploy"]["env"]["PIP_EXTRA_INDEX_URL"].endswith("/whl/cpu")
 
