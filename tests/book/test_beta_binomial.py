@@ -59,3 +59,64 @@ def test_the_stubborn_observer_crosses_later(glued):
     for alpha in (5, 50):
         mean_path = (alpha + heads) / (2 * alpha + n)
         assert glued[f"bb_first_above_{alpha}"] == int(n[np.argmax(mean_path > 0.75)])
+
+
+# The exercises: each numeric answer the page's solution records (``answer:<label>``)
+# against the same quantity computed here by numerical integration or exact arithmetic.
+# The data and priors are those the exercise statements name.
+
+
+def answer(glued, label):
+    return glued[f"answer:{label}"]["value"]
+
+
+def test_the_predictive_probabilities_of_the_next_flips(glued):
+    from scipy import integrate
+
+    post = posterior(10)
+    one = integrate.quad(lambda t: t * post.pdf(t), 0, 1)[0]
+    two = integrate.quad(lambda t: t**2 * post.pdf(t), 0, 1)[0]
+    assert answer(glued, "bb-ex-predictive") == pytest.approx([one, two], rel=1e-8)
+    assert two > one**2
+
+
+def test_the_stubborn_observer_answer(glued):
+    heads = np.cumsum(data.book_flips())
+    n = np.arange(1, heads.size + 1)
+    # (alpha + k) / (2 alpha + n) > 3/4 in integers: 4 (alpha + k) > 3 (2 alpha + n)
+    expected = [int(n[np.argmax(4 * (alpha + heads) > 3 * (2 * alpha + n))]) for alpha in (5, 50)]
+    assert answer(glued, "bb-ex-stubborn") == expected
+
+
+def test_the_log_evidences_of_three_priors(glued):
+    from scipy import integrate, special
+
+    n = 50
+    k = int(data.book_flips()[:n].sum())
+    expected = []
+    for a, b in [(5, 5), (1, 1), (8, 2)]:
+        prior = stats.beta(a, b)
+        integral = integrate.quad(lambda t: t**k * (1 - t) ** (n - k) * prior.pdf(t), 0, 1, points=[k / n],
+                                  epsabs=0.0, epsrel=1e-11)[0]
+        expected.append(np.log(special.comb(n, k)) + np.log(integral))
+    assert answer(glued, "bb-ex-evidence") == pytest.approx(expected, abs=1e-7)
+
+
+def test_the_mixture_prior_posterior(glued):
+    from scipy import integrate
+
+    n = 20
+    k = int(data.book_flips()[:n].sum())
+    fair, flat = stats.beta(50, 50), stats.beta(1, 1)
+
+    def likelihood(t):
+        return t**k * (1 - t) ** (n - k)
+
+    def integral(function):  # the integrands are small: a relative tolerance only
+        return integrate.quad(function, 0, 1, points=[0.5, k / n], epsabs=0.0, epsrel=1e-11)[0]
+
+    fair_part = integral(lambda t: 0.5 * fair.pdf(t) * likelihood(t))
+    flat_part = integral(lambda t: 0.5 * flat.pdf(t) * likelihood(t))
+    first_moment = integral(lambda t: t * likelihood(t) * (0.5 * fair.pdf(t) + 0.5 * flat.pdf(t)))
+    total = fair_part + flat_part
+    assert answer(glued, "bb-ex-mixture") == pytest.approx([fair_part / total, first_moment / total], rel=1e-7)

@@ -16,7 +16,7 @@ import inspect
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import integrate, optimize, stats
 
 from bayesbook import exact, models
 
@@ -484,3 +484,101 @@ def test_the_exercise_settings_the_prose_names(glued):
     x, _ = line_data(glued)
     assert glued["lr_ex_x0"] > x.max()
     assert 0 < glued["lr_ex_s_min"] < 1 < glued["lr_ex_s_max"]
+
+
+# --- the exercises' answers (what exercises.check compares a student's answer with) ------------
+
+def recorded_answer(glued, label):
+    """The value a solution recorded for ``exercises.check("<label>", ...)``, as an array, and its whole entry."""
+    entry = glued[f"answer:{label}"]
+    return np.atleast_1d(np.asarray(entry["value"], dtype=float)), entry
+
+
+def accepts(entry, value, candidate):
+    """Whether ``exercises.check`` would call ``candidate`` right against the recorded ``value``."""
+    return bool(np.all(np.abs(np.atleast_1d(candidate) - value) <= entry["atol"] + entry["rtol"] * np.abs(value)))
+
+
+def test_the_centred_sd_answer_is_the_centred_posteriors(glued, known_noise):
+    x, y = line_data(glued)
+    sigma, prior_sd = glued["lr_true"]["sigma"], tuple(glued["lr_prior_sd"])
+    _, centred_cov = exact.regression_posterior(x - x.mean(), y, noise_sd=sigma, prior_sd=prior_sd)
+    value, entry = recorded_answer(glued, "lr-ex-centred-sd")
+    np.testing.assert_allclose(value, np.sqrt(np.diag(centred_cov)), rtol=1e-9)
+    # the uncentred model's sds, the slip of forgetting to centre, are not accepted
+    assert not accepts(entry, value, np.sqrt(np.diag(known_noise[1])))
+
+
+def test_the_predictive_answer_is_the_conditional_of_the_joint_gaussian(glued, known_noise):
+    """Under the prior (y, y_new) is jointly normal with covariance sigma^2 I + X S0 X^T, X with a row for x0 added:
+    y_new given y is that normal's conditional, and its variance less sigma^2 is the parameters' part."""
+    x, y = line_data(glued)
+    sigma, prior_sd, x0 = glued["lr_true"]["sigma"], np.asarray(glued["lr_prior_sd"]), glued["lr_ex_x0"]
+    design = np.column_stack([np.ones(x.size + 1), np.r_[x, x0]])
+    joint = sigma**2 * np.eye(x.size + 1) + design @ np.diag(prior_sd**2) @ design.T
+    observed, cross = joint[:-1, :-1], joint[:-1, -1]
+    mean = cross @ np.linalg.solve(observed, y)
+    variance = joint[-1, -1] - cross @ np.linalg.solve(observed, cross)
+    value, entry = recorded_answer(glued, "lr-ex-predictive")
+    probability = stats.norm.sf(glued["lr_ex_threshold"], mean, np.sqrt(variance))
+    np.testing.assert_allclose(value, [probability, variance - sigma**2], rtol=1e-8)
+    # without the noise variance the tail is another number
+    assert not accepts(entry, value[:1], stats.norm.sf(glued["lr_ex_threshold"], mean, np.sqrt(variance - sigma**2)))
+
+
+def test_the_ridge_answer_halves_the_least_squares_slope(glued):
+    """MAP is least squares on the data plus one pseudo-observation 0 per coefficient, of weight sigma / s_j."""
+    x, y = line_data(glued)
+    sigma, prior_sd = glued["lr_true"]["sigma"], tuple(glued["lr_prior_sd"])
+    design = np.column_stack([np.ones_like(x), x])
+    least_squares = np.linalg.lstsq(design, y, rcond=None)[0]
+
+    def map_slope(s):
+        rows = np.vstack([design, np.diag([sigma / prior_sd[0], sigma / s])])
+        return np.linalg.lstsq(rows, np.r_[y, 0.0, 0.0], rcond=None)[0][1]
+
+    value, entry = recorded_answer(glued, "lr-ex-ridge")
+    assert map_slope(value[0]) == pytest.approx(least_squares[1] / 2, rel=1e-6)
+    assert glued["lr_ex_s_min"] < value[0] < 1
+    # halving the true slope instead of the fitted one gives an s that is not accepted
+    true_half = optimize.brentq(lambda s: map_slope(s) - glued["lr_true"]["slope"] / 2, 1e-3, 10.0)
+    assert not accepts(entry, value, true_half)
+
+
+def test_the_loo_answer_by_the_gaussian_conditional_without_refits(glued, known_noise):
+    """Under the prior y ~ Normal(0, K), K = sigma^2 I + X S0 X^T, and y_i given the other points is normal with
+    mean y_i - [K^-1 y]_i / [K^-1]_ii and variance 1 / [K^-1]_ii: leave-one-out with no refit."""
+    x, y = line_data(glued)
+    sigma, prior_sd = glued["lr_true"]["sigma"], np.asarray(glued["lr_prior_sd"])
+    design = np.column_stack([np.ones_like(x), x])
+    inverse = np.linalg.inv(sigma**2 * np.eye(x.size) + design @ np.diag(prior_sd**2) @ design.T)
+    mean, sd = y - inverse @ y / np.diag(inverse), 1 / np.sqrt(np.diag(inverse))
+    half_width = stats.norm.ppf(0.5 + glued["lr_band"] / 2)
+    value, entry = recorded_answer(glued, "lr-ex-loo")
+    assert value[0] == np.sum(np.abs(y - mean) <= half_width * sd)
+    assert value[1] == pytest.approx(np.sum(stats.norm.logpdf(y, mean, sd)), rel=1e-9)
+    # the in-sample score, each point predicted from the posterior that saw it, is not accepted
+    post_mean, post_cov = known_noise
+    in_sd = np.sqrt(sigma**2 + np.einsum("ij,jk,ik->i", design, post_cov, design))
+    in_sample = [np.sum(np.abs(y - design @ post_mean) <= half_width * in_sd),
+                 np.sum(stats.norm.logpdf(y, design @ post_mean, in_sd))]
+    assert not accepts(entry, value, in_sample)
+    assert glued["lr_ex_in_sample_total"] == pytest.approx(in_sample[1], rel=1e-9)
+
+
+def test_the_outlier_count_answer_and_the_identity_for_the_mean_of_q(glued):
+    """E[Q | y] = (1 + sum_i P(z_i = 1 | y)) / (n + 2) under the Uniform prior; and the sum by Bayes' rule, written
+    here with densities, on every 10th NUTS draw."""
+    value, entry = recorded_answer(glued, "lr-ex-outlier-count")
+    n = glued["lr_out_n"]
+    assert value[0] == pytest.approx(np.sum(glued["lr_out_probability"]["NUTS"]), rel=1e-6)
+    q_mean = glued["lr_out_nuts"]["summary"]["Q"]["mean"]
+    assert value[0] == pytest.approx((n + 2) * q_mean - 1, abs=entry["atol"])
+    draws, points = glued["lr_out_nuts_draws"], glued["lr_out_data"]
+    x, y, y_err = (np.asarray(points[name], dtype=float) for name in ("x", "y", "y_err"))
+    column = {name: np.asarray(values, dtype=float)[:, None] for name, values in draws.items()}
+    line = stats.norm.pdf(y, column["intercept"] + column["slope"] * x, y_err)
+    background = stats.norm.pdf(y, column["background_mean"], np.sqrt(column["background_sd"] ** 2 + y_err**2))
+    counts = np.sum(column["Q"] * background / (column["Q"] * background + (1 - column["Q"]) * line), axis=1)
+    assert value[0] == pytest.approx(counts.mean(), abs=4 * counts.std() / np.sqrt(counts.size))
+    assert 0 < entry["atol"] < 0.25 * counts.std()  # a few Monte Carlo errors of the page's run, far below one draw's spread

@@ -226,3 +226,62 @@ def test_the_plain_pyro_run(glued):
 
 def test_w1_shrinks_like_one_over_the_root_of_the_ess(glued):
     assert -0.75 <= glued["mc_w1_slope"] <= -0.25
+
+
+# The exercises: each numeric answer the page's solution records (``answer:<label>``)
+# against what theory or an independent computation gives.
+
+
+def answer(glued, label):
+    return glued[f"answer:{label}"]
+
+
+def test_the_logit_of_a_uniform_is_logistic(glued):
+    entry = answer(glued, "mc-ex-jacobian")
+    (value,) = entry["value"]
+    assert abs(value - np.pi / np.sqrt(3)) < entry["atol"]  # the sd of the standard logistic distribution
+
+
+def test_the_leapfrog_stability_limit(glued):
+    """The largest step with every eigenvalue of the leapfrog map of U(u) = u^2 / 2 on the unit circle."""
+
+    def radius(epsilon):
+        kick = np.array([[1.0, 0.0], [-epsilon / 2, 1.0]])
+        drift = np.array([[1.0, epsilon], [0.0, 1.0]])
+        return np.abs(np.linalg.eigvals(kick @ drift @ kick)).max()
+
+    epsilons = np.arange(1, 40_001) * 1e-4  # steps from 0.0001 to 4
+    stable = np.array([radius(epsilon) < 1 + 1e-9 for epsilon in epsilons])
+    limit = epsilons[np.argmin(stable)]  # the first unstable step
+    assert stable[:np.argmin(stable)].all()
+    (value,) = answer(glued, "mc-ex-leapfrog")["value"]
+    assert value == pytest.approx(limit, abs=2e-4)
+    assert value == pytest.approx(2.0, abs=1e-4)
+
+
+def test_the_w1_scaling_answer_accepts_one_over_the_root(glued):
+    entry = answer(glued, "mc-ex-w1-scaling")
+    (value,) = entry["value"]
+    assert value == pytest.approx(glued["mc_w1_slope"])
+    assert abs(value + 0.5) < entry["atol"]
+
+
+def test_reweighting_the_beta_prior_draws(glued):
+    """Posterior means after the first 100 flips under the Uniform(0, 1) and truncated log-normal(0, 2) priors."""
+    from scipy import integrate, stats
+
+    n = 100
+    k = int(data.book_flips()[:n].sum())
+    uniform_mean = (1 + k) / (2 + n)  # the Beta(1 + k, 1 + n - k) posterior of a flat prior
+    lognormal = stats.lognorm(s=2.0)  # exp(Z), Z ~ N(0, 2^2); truncation at 1 only rescales it
+
+    def moment(power):
+        peak = k * np.log(k / n) + (n - k) * np.log1p(-k / n)
+        return integrate.quad(lambda t: t**power * np.exp(k * np.log(t) + (n - k) * np.log1p(-t) - peak)
+                              * lognormal.pdf(t), 0, 1, points=[k / n], epsabs=0.0, epsrel=1e-11)[0]
+
+    lognormal_mean = moment(1) / moment(0)
+    entry = answer(glued, "mc-ex-reweight")
+    assert np.all(np.abs(np.array(entry["value"]) - [uniform_mean, lognormal_mean]) < entry["atol"])
+    # the unweighted mean of the Beta(5, 5) draws, a plausible wrong answer, must be rejected
+    assert abs((5 + k) / (10 + n) - uniform_mean) > 3 * entry["atol"]

@@ -658,3 +658,93 @@ def test_a_single_gaussian_seeks_one_mode(glued):
     assert mvn["last_300_loss_mean"] > -np.log(chosen) - 0.05
     assert glued["svp_mvn_loss"] == pytest.approx(mvn["last_300_loss_mean"], rel=1e-6)
     assert glued["svp_mix_loss"] == pytest.approx(mixture["last_300_loss_mean"], rel=1e-6)
+
+
+# --- the exercises' answers (what exercises.check compares a student's answer with) ------------
+
+def recorded_answer(glued, label):
+    """The value a solution recorded for ``exercises.check("<label>", ...)``, as an array, and its whole entry."""
+    entry = glued[f"answer:{label}"]
+    return np.atleast_1d(np.asarray(entry["value"], dtype=float)), entry
+
+
+def accepts(entry, value, candidate):
+    """Whether ``exercises.check`` would call ``candidate`` right against the recorded ``value``."""
+    return bool(np.all(np.abs(np.atleast_1d(candidate) - value) <= entry["atol"] + entry["rtol"] * np.abs(value)))
+
+
+def test_the_first_loss_answer_is_the_kl_from_each_start_to_the_200_flip_posterior(glued):
+    warm_start = glued["svp_warm_start"]
+    posterior_200 = exact_beta(glued, warm_start["k"], warm_start["n"])
+    posterior_100 = exact_beta(glued, glued["svp_k"], glued["svp_n"])
+    cold = warm_start["cold_init"]
+    expected = [beta_kl_by_quadrature(cold["alpha"], cold["beta"], *posterior_200),
+                beta_kl_by_quadrature(*posterior_100, *posterior_200)]
+    value, entry = recorded_answer(glued, "svp-ex-first-loss")
+    np.testing.assert_allclose(value, expected, rtol=1e-6)
+    assert accepts(entry, value, expected)
+    # the divergence the wrong way round, a plausible slip, is not accepted
+    assert not accepts(entry, value[:1], beta_kl_by_quadrature(*posterior_200, cold["alpha"], cold["beta"]))
+    assert glued["svp_ex_cold_kl"] == pytest.approx(expected[0], rel=1e-6)
+
+
+def test_the_next_flips_answer_is_the_beta_binomial_tail_within_the_monte_carlo_error(glued):
+    exercise = glued["svp_next_flips"]
+    alpha, beta = exact_beta(glued, glued["svp_k"], glued["svp_n"])
+    value, entry = recorded_answer(glued, "svp-ex-next-flips")
+    tail = stats.betabinom.sf(exercise["at_least"] - 1, exercise["next_flips"], alpha, beta)
+    assert value[0] == pytest.approx(tail, rel=1e-9)
+    # the tolerance is a few Monte Carlo standard errors of an estimate from the page's number of draws: the sd of
+    # the Binomial tail over the exact posterior, by quadrature, over the root of the number of draws
+    posterior = stats.beta(alpha, beta)
+    def tail_given(t):
+        return stats.binom.sf(exercise["at_least"] - 1, exercise["next_flips"], t)
+    second, _ = integrate.quad(lambda t: tail_given(t) ** 2 * posterior.pdf(t), 0, 1, limit=200)
+    standard_error = np.sqrt(second - tail**2) / np.sqrt(glued["svp_num_draws"])
+    assert 2 * standard_error < entry["atol"] < 6 * standard_error
+    assert accepts(entry, value, exercise["from_guide"])
+    # plugging the posterior mean into the Binomial tail, the slip the hint names, is not accepted
+    assert not accepts(entry, value, tail_given(alpha / (alpha + beta)))
+
+
+def test_the_mean_field_answer_is_each_coordinates_conditional_sd(glued):
+    gaussian = glued["svp_gaussian_target"]
+    value, entry = recorded_answer(glued, "svp-ex-mean-field")
+    conditional_sd = np.asarray(gaussian["sd"]) * np.sqrt(1 - gaussian["correlation"] ** 2)
+    np.testing.assert_allclose(value, conditional_sd, rtol=1e-5)
+    assert not accepts(entry, value, np.asarray(gaussian["sd"]))  # the marginal sds are not the optimum
+
+
+def test_the_kl_gradient_answer_is_the_derivative_of_the_kl_by_quadrature(glued):
+    alpha, beta = exact_beta(glued, glued["svp_k"], glued["svp_n"])
+    start = glued["svp_gradient_variance"]["start_params"]
+    h = 1e-3
+    derivative = (beta_kl_by_quadrature(start["alpha"] + h, start["beta"], alpha, beta)
+                  - beta_kl_by_quadrature(start["alpha"] - h, start["beta"], alpha, beta)) / (2 * h)
+    value, entry = recorded_answer(glued, "svp-ex-kl-gradient")
+    assert value[0] == pytest.approx(derivative, rel=1e-5)
+    assert not accepts(entry, value, start["alpha"] * derivative)  # the gradient in log alpha is another number
+    # the one-particle estimates are unbiased: their mean scatters about it by its standard error
+    assert glued["svp_ex_gradient_mean"] == pytest.approx(derivative, abs=4 * glued["svp_ex_gradient_se"])
+    assert glued["svp_ex_log_alpha_gradient"] == pytest.approx(start["alpha"] * derivative, rel=1e-5)
+
+
+def test_the_mean_field_kl_answer_is_the_least_kl_of_a_diagonal_gaussian(glued):
+    """For each correlation the exercise names, the smallest KL(q || p) over diagonal Gaussians q, found by BFGS."""
+    gaussian = glued["svp_gaussian_target"]
+    mean, sd = np.asarray(gaussian["mean"], dtype=float), np.asarray(gaussian["sd"], dtype=float)
+    least = []
+    for rho in glued["svp_ex_mf_correlations"]:
+        cov = np.outer(sd, sd) * np.array([[1.0, rho], [rho, 1.0]])
+        def kl(vector, cov=cov):
+            return exact.gaussian_kl(vector[:2], np.diag(np.exp(2 * vector[2:])), mean, cov)
+        least.append(optimize.minimize(kl, np.r_[mean + 0.3, np.log(sd)], method="BFGS", options={"gtol": 1e-9}).fun)
+    value, entry = recorded_answer(glued, "svp-ex-mean-field-kl")
+    assert glued["svp_ex_mf_correlations"][0] == gaussian["correlation"]
+    np.testing.assert_allclose(value, least, rtol=1e-5)
+    assert accepts(entry, value, least)
+    # the fitted AutoNormal's KL, from its own glued moments, lies just above the least one
+    fit = glued["svp_autoguide_fits"]["AutoNormal"]
+    fitted_kl = exact.gaussian_kl(fit["mean"], fit["cov"], mean, np.asarray(gaussian["cov"], dtype=float))
+    assert value[0] <= fitted_kl < 1.01 * value[0]
+    assert glued["svp_ex_autonormal_kl"] == pytest.approx(fitted_kl, rel=1e-5)

@@ -190,3 +190,78 @@ def test_the_source_set_up_is_slow_and_ours_is_not(glued):
     move = abs(np.log(source["params"]["alpha"] / source["init"]["alpha"]))
     assert move <= 1.1 * source["learning_rate"] * source["num_steps"]
     assert glued["vi_source_log_alpha_move"] == pytest.approx(np.log(source["params"]["alpha"] / source["init"]["alpha"]))
+
+
+# The exercises: each numeric answer the page's solution records (``answer:<label>``)
+# against an independent computation (quadrature, closed forms). The priors and data are
+# those the exercise statements name.
+
+
+def answer(glued, label):
+    return glued[f"answer:{label}"]["value"]
+
+
+def test_the_kl_and_elbo_of_the_flat_prior_start(glued):
+    from scipy import integrate, special, stats
+
+    n = 10
+    k = int(data.book_flips()[:n].sum())
+    guide, post = stats.beta(1 + k, 1 + n - k), stats.beta(5 + k, 5 + n - k)
+    kl = integrate.quad(lambda t: guide.pdf(t) * (guide.logpdf(t) - post.logpdf(t)), 0, 1, limit=200)[0]
+    prior = stats.beta(5, 5)
+    evidence = special.comb(n, k) * integrate.quad(lambda t: t**k * (1 - t) ** (n - k) * prior.pdf(t), 0, 1,
+                                                   epsabs=0.0, epsrel=1e-11)[0]
+    assert answer(glued, "vi-ex-elbo-start") == pytest.approx([kl, np.log(evidence) - kl], rel=1e-6)
+
+
+def test_the_adam_step_count_of_the_source_set_up(glued):
+    source = glued["vi_source"]  # the source set-up's start and learning rate, as the page ran it
+    k = int(data.book_flips()[:source["n"]].sum())
+    steps = np.log((PRIORS[source["prior"]].params["alpha"] + k) / source["init"]["alpha"]) / source["learning_rate"]
+    assert answer(glued, "vi-ex-adam-steps") == pytest.approx([steps], rel=1e-9)
+
+
+def test_the_forward_and_reverse_kl_fits(glued):
+    """The forward fit by moment matching of log(theta) and log(1 - theta); the reverse by the family's best KL."""
+    from scipy import integrate, optimize, special, stats
+
+    label = next(label for label, prior in PRIORS.items() if isinstance(prior, priors.TruncatedLaplace))
+    n = 5
+    k = int(data.book_flips()[:n].sum())
+    exact_posterior = posterior(label, k, n)
+    peak = PRIORS[label].params["loc"]
+    targets = [integrate.quad(lambda t, f=f: f(t) * exact_posterior.pdf(t), 0, 1, points=[peak], limit=200)[0]
+               for f in (np.log, lambda t: np.log1p(-t))]
+
+    def equations(log_params):
+        alpha, beta = np.exp(log_params)
+        total = special.digamma(alpha + beta)
+        return [special.digamma(alpha) - total - targets[0], special.digamma(beta) - total - targets[1]]
+
+    forward = np.exp(optimize.fsolve(equations, [np.log(10.0), np.log(10.0)], xtol=1e-12))
+    reverse, _ = vi_scoring.best_guide("beta", exact_posterior)
+    expected = [stats.beta(*forward).std(), stats.beta(reverse["alpha"], reverse["beta"]).std()]
+    assert answer(glued, "vi-ex-forward-kl") == pytest.approx(expected, rel=2e-3)
+    assert expected[0] > exact_posterior.sd > expected[1]
+
+
+def test_the_normal_limit_of_the_best_truncated_normal(glued):
+    """gamma^2 / 12 from the Beta skewness formula; the best normal by Gauss-Hermite quadrature of KL(q || p)."""
+    from scipy import optimize, stats
+
+    label = next(label for label, prior in PRIORS.items() if isinstance(prior, priors.Beta))
+    params = PRIORS[label].params
+    k, n = int(data.book_flips().sum()), data.book_flips().size
+    a, b = params["alpha"] + k, params["beta"] + n - k
+    skewness = 2 * (b - a) * np.sqrt(a + b + 1) / ((a + b + 2) * np.sqrt(a * b))
+    target = stats.beta(a, b)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(80)
+    weights = weights / weights.sum()
+
+    def kl(vector):  # KL(N(loc, scale) || Beta(a, b)); the normal's mass outside [0, 1] is negligible here
+        loc, scale = vector[0], np.exp(vector[1])
+        return -0.5 * np.log(2 * np.pi * np.e * scale**2) - np.sum(weights * target.logpdf(loc + scale * nodes))
+
+    best = optimize.minimize(kl, [target.mean(), np.log(target.std())], method="Nelder-Mead",
+                             options={"xatol": 1e-10, "fatol": 1e-14})
+    assert answer(glued, "vi-ex-normal-limit") == pytest.approx([skewness**2 / 12, best.fun], rel=2e-3)
