@@ -28,7 +28,7 @@ pytestmark = pytest.mark.book
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-PAGES = ["intro", "status", "references", *[f"lectures/{lecture}" for lecture in LECTURES]]
+PAGES = ["intro", "teaching", "status", "references", *[f"lectures/{lecture}" for lecture in LECTURES]]
 
 if not (CHROMIUM and CHROMEDRIVER):
     pytest.skip(

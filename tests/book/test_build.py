@@ -178,7 +178,7 @@ def test_every_figure_has_a_caption_a_number_and_alt_text(built_book, lecture):
         assert html.count(f'href="#{name}"') >= 1, f"{lecture}: figure {name} is never referred to"
 
 
-@pytest.mark.parametrize("page", ["intro", "status", *[f"lectures/{lecture}" for lecture in LECTURES]])
+@pytest.mark.parametrize("page", ["intro", "teaching", "status", *[f"lectures/{lecture}" for lecture in LECTURES]])
 def test_mathjax_is_served_from_the_site_itself(built_book, page):
     """Formulas must render without a network: MathJax comes from the site's own _static folder."""
     path = built_book / f"{page}.html"
