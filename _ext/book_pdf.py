@@ -74,15 +74,22 @@ def setup(app) -> dict:
 
 # --- printing -----------------------------------------------------------------------------
 
+def single_page() -> Path:
+    """The single page: the root document's file (``index.html`` only redirects to it)."""
+    import yaml
+
+    return SINGLE / f"{yaml.safe_load((ROOT / '_toc.yml').read_text())['root']}.html"
+
+
 def build_single_page(python: Path) -> Path:
-    """Build the single-page HTML of the book into ``_build/singlehtml``; return its index.html."""
+    """Build the single-page HTML of the book into ``_build/singlehtml``; return the page."""
     jupyter_book = python.with_name("jupyter-book")
     command = [str(jupyter_book), "build", str(ROOT), "--builder", "singlehtml", "--warningiserror", "--nitpick",
                "--keep-going"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"the single-page build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    return SINGLE / "index.html"
+    return single_page()
 
 
 PREPARE_PAGE = """
@@ -249,7 +256,7 @@ def main() -> None:
         if not (shutil.which(tool) or (tool == "chromium" and shutil.which("chromium-browser"))):
             sys.exit(f"make pdf needs {tool} (Debian: apt-get install chromium chromium-driver poppler-utils)")
     start = time.perf_counter()
-    index = SINGLE / "index.html" if arguments.no_build else build_single_page(Path(sys.executable))
+    index = single_page() if arguments.no_build else build_single_page(Path(sys.executable))
     built = time.perf_counter()
     sys.path.insert(0, str(ROOT / "_ext"))
     from page_facts import build_commit

@@ -176,8 +176,18 @@ def fill_chapter_tables(app: Sphinx, doctree: nodes.document, docname: str) -> N
 
 
 def always_reread(app: Sphinx, env, added, changed, removed) -> list[str]:
-    """Pages with a chapter table are read on every build: the lectures' times may be new."""
-    return [name for name in app.config.page_facts_tables if name in env.found_docs]
+    """Pages whose facts may be new: the teaching page always, the lectures when the commit is new.
+
+    Pages with a chapter table are read on every build (the lectures' times may be new).
+    A lecture whose source is unchanged is not written again by Sphinx, so its freshness
+    line would keep the commit of the build that wrote it: the lectures are read again
+    (from the jupyter-cache, executing nothing) when the commit differs.
+    """
+    names = [name for name in app.config.page_facts_tables if name in env.found_docs]
+    if getattr(env, "page_facts_commit", None) != app.config.page_facts_commit:
+        env.page_facts_commit = app.config.page_facts_commit
+        names += [name for name in env.found_docs if name.startswith("lectures/")]
+    return names
 
 
 def setup(app: Sphinx) -> dict:
