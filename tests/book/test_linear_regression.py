@@ -505,8 +505,14 @@ def test_the_centred_sd_answer_is_the_centred_posteriors(glued, known_noise):
     _, centred_cov = exact.regression_posterior(x - x.mean(), y, noise_sd=sigma, prior_sd=prior_sd)
     value, entry = recorded_answer(glued, "lr-ex-centred-sd")
     np.testing.assert_allclose(value, np.sqrt(np.diag(centred_cov)), rtol=1e-9)
-    # the uncentred model's sds, the slip of forgetting to centre, are not accepted
-    assert not accepts(entry, value, np.sqrt(np.diag(known_noise[1])))
+    # the slips are graded wrong, beyond three times the tolerance: forgetting to centre (the uncentred model's
+    # sds), and leaving out the priors (sigma over the root of the data's precision alone)
+    tolerance = entry["atol"] + entry["rtol"] * np.abs(value)
+    uncentred = np.sqrt(np.diag(known_noise[1]))
+    without_priors = sigma / np.sqrt([x.size, np.sum((x - x.mean()) ** 2)])
+    for mistake in (uncentred, without_priors):
+        assert np.max(np.abs(mistake - value) / tolerance) > 3
+    assert np.max(np.abs(uncentred - value)[1:] / tolerance[1:]) > 3  # the slope's sd alone tells them apart too
 
 
 def test_the_predictive_answer_is_the_conditional_of_the_joint_gaussian(glued, known_noise):

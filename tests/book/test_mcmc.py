@@ -285,3 +285,27 @@ def test_reweighting_the_beta_prior_draws(glued):
     assert np.all(np.abs(np.array(entry["value"]) - [uniform_mean, lognormal_mean]) < entry["atol"])
     # the unweighted mean of the Beta(5, 5) draws, a plausible wrong answer, must be rejected
     assert abs((5 + k) / (10 + n) - uniform_mean) > 3 * entry["atol"]
+
+
+def test_the_von_mises_priors_the_reweighting_exercise_tries(glued):
+    """The exact posterior means under the shifted von Mises priors of kappa 10 and 40, by quadrature of
+    likelihood x VonMises(0, kappa) density of 2 pi (theta - 1/2); the prose's kappa = 40 lies further out."""
+    from scipy import integrate, stats
+
+    n = 100
+    k = int(data.book_flips()[:n].sum())
+
+    def posterior_mean(kappa):
+        peak = k * np.log(k / n) + (n - k) * np.log1p(-k / n)
+
+        def density(t):
+            return np.exp(k * np.log(t) + (n - k) * np.log1p(-t) - peak) * stats.vonmises(kappa).pdf(2 * np.pi * (t - 0.5))
+
+        mass = integrate.quad(density, 0, 1, epsabs=0.0, epsrel=1e-11, limit=200)[0]
+        return integrate.quad(lambda t: t * density(t), 0, 1, epsabs=0.0, epsrel=1e-11, limit=200)[0] / mass
+
+    assert glued["mc_reweight_vm_exact_mean"] == pytest.approx(posterior_mean(10.0), abs=1e-6)
+    assert glued["mc_reweight_far_exact_mean"] == pytest.approx(posterior_mean(40.0), abs=1e-6)
+    # the weights' concentration grows as the new posterior moves away from the Beta(5, 5) one
+    assert glued["mc_reweight_min_ess"] > glued["mc_reweight_vm_ess"] > glued["mc_reweight_far_ess"]
+    assert glued["mc_reweight_vm_half"] > glued["mc_reweight_far_half"] >= 1

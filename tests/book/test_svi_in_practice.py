@@ -385,14 +385,15 @@ def test_the_exercise_next_flips_against_the_beta_binomial(glued):
     alpha, beta = exact_beta(glued, glued["svp_k"], glued["svp_n"])
     value = stats.betabinom.sf(exercise["at_least"] - 1, exercise["next_flips"], alpha, beta)
     assert exercise["exact"] == pytest.approx(value, rel=1e-9)
-    assert exercise["from_guide"] == pytest.approx(value, abs=2 * exercise["monte_carlo_se"])
     # the fitted guide's own value, what infinitely many of its draws would give, and its bias
     good = glued["svp_coin_fits"]["good"]
     own = stats.betabinom.sf(exercise["at_least"] - 1, exercise["next_flips"], good["alpha"], good["beta"])
     assert exercise["guide_value"] == pytest.approx(own, rel=1e-6)
     assert glued["svp_next_flips_bias"] == pytest.approx(own - value, rel=1e-4, abs=1e-9)
     assert glued["svp_next_flips_se"] == pytest.approx(exercise["monte_carlo_se"], rel=1e-9)
-    assert 0.5 < abs(own - value) / exercise["monte_carlo_se"] < 2
+    # with the exercise's many draws the bias is several standard errors, as the prose says
+    assert 2 < abs(own - value) / exercise["monte_carlo_se"] < 10
+    assert glued["svp_next_flips_bias_in_se"] == pytest.approx(abs(own - value) / exercise["monte_carlo_se"], rel=1e-3)
     # the draws' estimate scatters about the guide's own value by its Monte Carlo error
     assert exercise["from_guide"] == pytest.approx(own, abs=3 * exercise["monte_carlo_se"])
 
@@ -700,11 +701,17 @@ def test_the_next_flips_answer_is_the_beta_binomial_tail_within_the_monte_carlo_
     def tail_given(t):
         return stats.binom.sf(exercise["at_least"] - 1, exercise["next_flips"], t)
     second, _ = integrate.quad(lambda t: tail_given(t) ** 2 * posterior.pdf(t), 0, 1, limit=200)
-    standard_error = np.sqrt(second - tail**2) / np.sqrt(glued["svp_num_draws"])
-    assert 2 * standard_error < entry["atol"] < 6 * standard_error
+    standard_error = np.sqrt(second - tail**2) / np.sqrt(exercise["num_draws"])
+    # the tolerance covers the fitted guide's bias (its own Beta-Binomial tail less the exact one) and a few
+    # standard errors more: a correct estimate from as many draws of the fitted guide is accepted
+    good = glued["svp_coin_fits"]["good"]
+    bias = abs(stats.betabinom.sf(exercise["at_least"] - 1, exercise["next_flips"], good["alpha"], good["beta"]) - tail)
+    assert bias + 3 * standard_error < entry["atol"] < bias + 6 * standard_error
     assert accepts(entry, value, exercise["from_guide"])
-    # plugging the posterior mean into the Binomial tail, the slip the hint names, is not accepted
-    assert not accepts(entry, value, tail_given(alpha / (alpha + beta)))
+    # plugging the posterior mean into the Binomial tail, the slip the hint names, is graded wrong (beyond 3 tolerances)
+    plug_in = tail_given(alpha / (alpha + beta))
+    assert abs(plug_in - value[0]) > 3 * entry["atol"]
+    assert exercise["plug_in"] == pytest.approx(plug_in, rel=1e-9)
 
 
 def test_the_mean_field_answer_is_each_coordinates_conditional_sd(glued):
