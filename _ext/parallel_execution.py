@@ -124,7 +124,9 @@ def execute_uncached(app: Sphinx, env, docnames: list[str]) -> None:
     for (path, notebook, read_fmt), result in zip(pending, results):
         if result.err is not None:
             # left uncached: myst-nb runs it again when it reads the page and reports the error
-            logger.info(f"{path.name}: execution failed, left to myst-nb to report")
+            last_line = (str(result.err).strip().splitlines() or [""])[-1][:300]
+            logger.info(f"{path.name}: execution failed ({type(result.err).__name__}: {last_line}), "
+                        "left to myst-nb to run again and report")
             continue
         record = cache.add_nb_to_project(str(path), read_data=read_fmt) if read_fmt else cache.add_nb_to_project(str(path))
         NbProjectRecord.remove_tracebacks([record.pk], cache.db)
