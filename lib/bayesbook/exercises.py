@@ -114,9 +114,9 @@ def check(exercise: str, your_answer: object) -> Verdict:
 
     ``exercise`` is the number the site shows ("3.1") or the exercise's label.
     ``your_answer`` is a number or a list of numbers, in the order the exercise asks.
-
-    >>> check("1.1", 0.3)  # doctest: +SKIP
-    Verdict(exercise='1.1', verdict='wrong', message='...')
+    In a notebook the verdict shows as one line, for example "**Exercise 3.1: close.**
+    Nearly: within a few times the tolerance. Hint: ..."; ``.right`` is ``True`` only
+    for a right answer.
     """
     label, entry = _find(exercise)
     expected = np.asarray(entry["value"], dtype=float)
