@@ -395,16 +395,20 @@ def test_the_cost_figures_are_consistent(glued):
 
 # --- the exact posterior, by adaptive quadrature over tau --------------------------------------
 
-def exact_posterior():
+def exact_posterior(tau_scale=None, neck=1.0, jacobian=True):
     """Posterior expectations by adaptive quadrature over u = log tau (scipy's quad_vec).
+
+    ``tau_scale`` replaces the scale of tau's half-Cauchy prior (the model's by default);
+    ``neck`` is the tau below which P(tau < neck | y) is computed; ``jacobian=False``
+    leaves out the tau of d tau = tau du, a slip whose answer the exercises' tests reject.
 
     Given tau, mu and theta are integrated out exactly: y ~ Normal(mu_0 1, diag(sigma^2 + tau^2)
     + mu_sd^2 11') (its density from the dense 8 x 8 covariance), mu | tau, y is normal, and
     theta_j | mu, tau, y ~ Normal((1 - B_j) y_j + B_j mu, B_j tau^2) with B_j = sigma_j^2 / (sigma_j^2 + tau^2).
     """
-    mu_loc, mu_scale, tau_scale = model_priors()
+    mu_loc, mu_scale, model_tau_scale = model_priors()
     y, sigma = data.eight_schools()
-    prior_tau = stats.halfcauchy(scale=tau_scale)
+    prior_tau = stats.halfcauchy(scale=model_tau_scale if tau_scale is None else tau_scale)
 
     def conditional(u):
         tau = np.exp(u)
@@ -421,22 +425,25 @@ def exact_posterior():
         values = np.concatenate([
             [1.0, tau, tau**2, u, u**2, m, v + m**2],
             theta_mean, theta_var + theta_mean**2, shrink,
-            [stats.norm.sf(0, gap_mean, np.sqrt(gap_var)), stats.norm.sf(10, theta_mean[0], np.sqrt(theta_var[0]))],
+            [stats.norm.sf(0, gap_mean, np.sqrt(gap_var)), stats.norm.sf(10, theta_mean[0], np.sqrt(theta_var[0])),
+             float(tau < neck)],
         ])
-        log_weight = prior_tau.logpdf(tau) + u + log_likelihood  # d tau = tau du
+        log_weight = prior_tau.logpdf(tau) + (u if jacobian else 0.0) + log_likelihood  # d tau = tau du
         return values, log_weight
 
     _, offset = conditional(np.log(3.0))
     integral, error = integrate.quad_vec(lambda u: conditional(u)[0] * np.exp(conditional(u)[1] - offset),
-                                         -30.0, 12.0, epsrel=1e-9, points=(-5.0, 0.0, 1.0, 2.0, 4.0))
+                                         -30.0, 12.0, epsrel=1e-9,
+                                         points=tuple(sorted({-5.0, 0.0, 1.0, 2.0, 4.0, float(np.log(neck))})))
     moments = integral / integral[0]
     total, tau_1, tau_2, u_1, u_2, mu_1, mu_2 = moments[:7]
     theta_1, theta_2, shrink = moments[7:15], moments[15:23], moments[23:31]
-    order, above = moments[31:33]
+    order, above, in_neck = moments[31:34]
     result = {"tau": (tau_1, np.sqrt(tau_2 - tau_1**2)), "log_tau": (u_1, np.sqrt(u_2 - u_1**2)),
               "mu": (mu_1, np.sqrt(mu_2 - mu_1**2))}
     result.update({f"theta_{j + 1}": (theta_1[j], np.sqrt(theta_2[j] - theta_1[j] ** 2)) for j in range(8)})
-    return result, {"shrinkage": shrink, "P(theta_1 > theta_3)": order, "P(theta_1 > 10)": above}
+    return result, {"shrinkage": shrink, "P(theta_1 > theta_3)": order, "P(theta_1 > 10)": above,
+                    "P(tau < neck)": in_neck}
 
 
 EXACT, EXACT_EXTRA = exact_posterior()
@@ -487,3 +494,102 @@ def test_the_exercises_probabilities(glued):
         exact = EXACT_EXTRA[name]
         # the draws are autocorrelated: allow the sd of a mean of draws / 4 independent ones, times 4
         assert glued[glued_name] == pytest.approx(exact, abs=4 * np.sqrt(exact * (1 - exact) / (draws / 4))), name
+
+
+# --- the exercises' answers (what exercises.check compares a student's answer with) ------------
+
+def recorded_answer(glued, label):
+    """The value a solution recorded for ``exercises.check("<label>", ...)``, as an array, and its tolerance."""
+    entry = glued[f"answer:{label}"]
+    value = np.atleast_1d(np.asarray(entry["value"], dtype=float))
+    return value, entry["atol"] + entry["rtol"] * np.abs(value)
+
+
+def misses(value, tolerance, candidate):
+    """How many tolerances ``candidate`` lies from ``value`` at worst: above 1 is not right, above 3 is wrong."""
+    return float(np.max(np.abs(np.atleast_1d(candidate) - value) / tolerance))
+
+
+def test_the_shrinkage_answer_by_quadrature_of_prior_times_likelihood(glued):
+    """theta_1 | mu, tau, y from the product of its prior and likelihood densities, integrated numerically;
+    B_1 read off the mean as the weight on mu; the tau of the target mean by a root search on that mean."""
+    from scipy import optimize
+
+    y, sigma = data.eight_schools()
+    mu, tau, target = glued["es_ex_shrink_mu"], glued["es_ex_shrink_tau"], glued["es_ex_shrink_target"]
+
+    def conditional_moments(tau):
+        def density(theta):
+            return stats.norm.pdf(theta, mu, tau) * stats.norm.pdf(y[0], theta, sigma[0])
+
+        lower, upper = min(mu, y[0]) - 10 * tau, max(mu, y[0]) + 10 * tau
+        mass, first, second = (integrate.quad(lambda t, k=k: t**k * density(t), lower, upper, points=[mu, y[0]],
+                                              epsabs=0, epsrel=1e-12, limit=200)[0] for k in range(3))
+        return first / mass, np.sqrt(second / mass - (first / mass) ** 2)
+
+    mean, sd = conditional_moments(tau)
+    weight_on_mu = (y[0] - mean) / (y[0] - mu)
+    tau_target = optimize.brentq(lambda t: conditional_moments(t)[0] - target, 0.5, 100.0, xtol=1e-12)
+    value, tolerance = recorded_answer(glued, "es-ex-shrinkage")
+    np.testing.assert_allclose(value, [weight_on_mu, mean, sd, tau_target], rtol=1e-7)
+    # the slips are wrong, not close: the weights swapped, and the sd taken as B_1 tau
+    swapped = 1 - weight_on_mu
+    assert misses(value, tolerance, [swapped, swapped * y[0] + (1 - swapped) * mu, sd, tau_target]) > 3
+    assert misses(value, tolerance, [weight_on_mu, mean, weight_on_mu * tau, tau_target]) > 3
+
+
+def test_the_ordering_answer_is_the_exact_posteriors_and_not_no_poolings(glued):
+    y, sigma = data.eight_schools()
+    value, tolerance = recorded_answer(glued, "es-ex-ordering")
+    exact = [EXACT_EXTRA["P(theta_1 > theta_3)"], EXACT_EXTRA["P(theta_1 > 10)"]]
+    assert misses(value, tolerance, exact) <= 1  # the exact probabilities are graded right
+    no_pooling = [stats.norm.cdf((y[0] - y[2]) / np.hypot(sigma[0], sigma[2])), stats.norm.cdf((y[0] - 10) / sigma[0])]
+    assert misses(value, tolerance, no_pooling) > 3
+    # and the tolerance is no looser than two runs' errors of 3 standard errors each allow, for shares of
+    # draws whose effective number is at least an eighth of the run's draws
+    _, noncentred = runs(glued)
+    draws = noncentred["num_chains"] * noncentred["num_samples"]
+    assert np.all(tolerance <= 3 * np.sqrt(2) * np.sqrt(0.25 / (draws / 8)))
+
+
+def test_the_neck_answer_by_adaptive_quadrature(glued):
+    """P(tau < neck | y) by the quadrature over log tau; the Jacobian slip and the centred run's share are wrong."""
+    neck = glued["es_ex_neck"]
+    exact = exact_posterior(neck=neck)[1]["P(tau < neck)"] if neck != 1.0 else EXACT_EXTRA["P(tau < neck)"]
+    value, tolerance = recorded_answer(glued, "es-ex-neck")
+    assert value[0] == pytest.approx(exact, abs=1e-4)
+    assert glued["es_ex_neck_exact"] == pytest.approx(value[0], rel=1e-12)
+    assert misses(value, tolerance, exact_posterior(neck=neck, jacobian=False)[1]["P(tau < neck)"]) > 3
+    assert misses(value, tolerance, glued["es_ex_neck_centred"]) > 3
+    # the centred run's shortfall, as the prose reads it, in its own standard errors
+    assert (exact - glued["es_ex_neck_centred"]) / glued["es_ex_neck_centred_mcse"] > 3
+    assert abs(glued["es_ex_neck_noncentred"] - exact) / glued["es_ex_neck_noncentred_mcse"] < 3
+    assert glued["es_ex_neck_grid_tau_mean"] == pytest.approx(EXACT["tau"][0], rel=1e-5)
+
+
+def test_the_wide_tau_prior_answer_by_adaptive_quadrature(glued):
+    """E[tau | y] and E[theta_1 | y] under the wider half-Cauchy, by the quadrature with that prior; the model's
+    own posterior means, the Jacobian slip and E[theta_1 | tau, y] at tau = E[tau | y] are graded wrong."""
+    wide_scale = glued["es_ex_wide_tau_scale"]
+    _, _, model_scale = model_priors()
+    assert wide_scale > model_scale
+    wide = exact_posterior(tau_scale=wide_scale)[0]
+    value, tolerance = recorded_answer(glued, "es-ex-tau-prior")
+    np.testing.assert_allclose(value, [wide["tau"][0], wide["theta_1"][0]], rtol=1e-5)
+    assert misses(value, tolerance, [EXACT["tau"][0], EXACT["theta_1"][0]]) > 3
+    no_jacobian = exact_posterior(tau_scale=wide_scale, jacobian=False)[0]
+    assert misses(value, tolerance, [no_jacobian["tau"][0], no_jacobian["theta_1"][0]]) > 3
+    # the plug-in slip: the conditional mean of theta_1 at the single value tau = E[tau | y]
+    mu_loc, mu_scale, _ = model_priors()
+    y, sigma = data.eight_schools()
+    tau = wide["tau"][0]
+    precision = 1 / mu_scale**2 + np.sum(1 / (sigma**2 + tau**2))
+    mu_mean = (mu_loc / mu_scale**2 + np.sum(y / (sigma**2 + tau**2))) / precision
+    shrink = sigma[0] ** 2 / (sigma[0] ** 2 + tau**2)
+    plug_in = (1 - shrink) * y[0] + shrink * mu_mean
+    assert abs(plug_in - value[1]) > 3 * tolerance[1]
+    # what the prose says: the shift in E[tau | y] in the reference's posterior sds, and the share in the neck
+    assert glued["es_ex_tau_prior_shift_in_sd"] == pytest.approx((wide["tau"][0] - EXACT["tau"][0]) / REFERENCE["tau"]["sd"],
+                                                                 rel=1e-4)
+    assert glued["es_ex_tau_prior_wide_neck"] == pytest.approx(
+        exact_posterior(tau_scale=wide_scale)[1]["P(tau < neck)"], abs=1e-4)

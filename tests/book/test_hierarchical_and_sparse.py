@@ -434,3 +434,156 @@ def test_the_gaussian_prior_family_optimum_is_a_maximum_of_the_elbo(glued, spars
     assert abs(sigma_mean - gaussian_exact.sigma_mean) < gaussian_exact.sigma_sd
     assert sigma_mean * np.sqrt(np.expm1(S[d, d])) < 0.2 * gaussian_exact.sigma_sd
     assert distance < 0.1
+
+
+# --- the exercises' answers (what exercises.check compares a student's answer with) ------------
+
+def recorded_answer(glued, label):
+    """The value a solution recorded for ``exercises.check("<label>", ...)``, as an array, and its tolerance."""
+    entry = glued[f"answer:{label}"]
+    value = np.atleast_1d(np.asarray(entry["value"], dtype=float))
+    return value, entry["atol"] + entry["rtol"] * np.abs(value)
+
+
+def misses(value, tolerance, candidate):
+    """How many tolerances ``candidate`` lies from ``value`` at worst: above 1 is not right, above 3 is wrong."""
+    return float(np.max(np.abs(np.atleast_1d(candidate) - value) / tolerance))
+
+
+def hierarchical_arguments(num_groups):
+    groups = data.simulate_groups(num_groups, seed=0)
+    return groups["group"], groups["x"], groups["y_err"], groups["y"]
+
+
+def numpyro_guide_parameter_counts(num_groups):
+    """Free parameters of NumPyro's three autoguides (default rank) on the page's model with ``num_groups`` groups,
+    counted from the parameters the guides create (a Cholesky factor's lower triangle only)."""
+    import jax
+    from numpyro import handlers
+    from numpyro.infer.autoguide import AutoDiagonalNormal, AutoLowRankMultivariateNormal, AutoMultivariateNormal
+
+    counts = {}
+    for guide_class in (AutoDiagonalNormal, AutoMultivariateNormal, AutoLowRankMultivariateNormal):
+        guide = guide_class(models.numpyro_hierarchical_regression_noncentred)
+        trace = handlers.trace(handlers.seed(guide, jax.random.PRNGKey(0))).get_trace(
+            *hierarchical_arguments(num_groups), num_groups=num_groups)
+        count = 0
+        for name, site in trace.items():
+            if site["type"] == "param":
+                shape = np.shape(site["value"])
+                count += shape[-1] * (shape[-1] + 1) // 2 if name.endswith("scale_tril") else int(np.prod(shape))
+        counts[guide_class.__name__] = count
+    return counts
+
+
+def latent_dimension(num_groups):
+    """The number of latent values of the page's non-centred model, from a trace of its sample sites."""
+    import jax
+    from numpyro import handlers
+
+    trace = handlers.trace(handlers.seed(models.numpyro_hierarchical_regression_noncentred, jax.random.PRNGKey(0))
+                           ).get_trace(*hierarchical_arguments(num_groups), num_groups=num_groups)
+    return sum(int(np.size(site["value"])) for site in trace.values()
+               if site["type"] == "sample" and not site["is_observed"])
+
+
+def test_the_guide_parameter_counts_are_numpyros(glued):
+    """The counts at the exercise's J from NumPyro's own guides; the smallest J from the model's latent dimension,
+    with the counting of the guides' parameters that those guides follow (a location, and a scale per coordinate or
+    a lower-triangular factor)."""
+    groups, ratio = glued["hs_ex_params_groups"], glued["hs_ex_params_ratio"]
+    at_groups = numpyro_guide_parameter_counts(groups)
+    value, tolerance = recorded_answer(glued, "hs-ex-guide-parameters")
+    np.testing.assert_array_equal(value[:3], list(at_groups.values()))
+    D = latent_dimension(groups)
+    assert at_groups["AutoDiagonalNormal"] == 2 * D and at_groups["AutoMultivariateNormal"] == D + D * (D + 1) // 2
+
+    def full_over_diagonal(num_groups):
+        dimension = latent_dimension(num_groups)
+        return (dimension + dimension * (dimension + 1) // 2) / (2 * dimension)
+
+    smallest = int(value[-1])
+    assert full_over_diagonal(smallest - 1) < ratio <= full_over_diagonal(smallest)
+    # the slips: the factor counted as a full D x D matrix (also in the ratio), the low-rank guide without its diagonal
+    assert misses(value[1:2], tolerance[1:2], D * D + D) > 3
+    assert misses(value[2:3], tolerance[2:3], at_groups["AutoLowRankMultivariateNormal"] - D) > 3
+    square_ratio_J = next(J for J in range(1, smallest) if (2 * J + 4 + 1) / 2 >= ratio)
+    assert misses(value[3:], tolerance[3:], square_ratio_J) > 3
+
+
+def test_the_kappa_answer_from_the_half_cauchy(glued):
+    """P(kappa > c) = P(lambda < sqrt((1 - c) / c) / tau) for lambda ~ HalfCauchy(1); Beta(1/2, 1/2)'s tail at tau = 1."""
+    level, small_tau = glued["hs_ex_kappa_level"], glued["hs_ex_kappa_small_tau"]
+    value, tolerance = recorded_answer(glued, "hs-ex-kappa")
+    expected = [stats.halfcauchy.cdf(np.sqrt((1 - level) / level) / tau) for tau in (1.0, small_tau)]
+    np.testing.assert_allclose(value, expected, rtol=1e-10)
+    assert value[0] == pytest.approx(stats.beta(0.5, 0.5).sf(level), rel=1e-10)
+    # the slips: Beta(1/2, 1/2) for every tau; tau lambda in place of tau^2 lambda^2
+    assert misses(value, tolerance, [value[0], value[0]]) > 3
+    linear = [stats.halfcauchy.cdf((1 - level) / level / tau) for tau in (1.0, small_tau)]
+    assert misses(value, tolerance, linear) > 3
+    assert glued["hs_ex_kappa_escape"] == pytest.approx(stats.halfcauchy.sf(np.sqrt(level / (1 - level)) / small_tau))
+
+
+def test_the_pooling_answer_by_weighted_polyfit(glued):
+    """Each group's own slope by NumPy's weighted polyfit (weights 1 / e_i on the residuals); the noise share."""
+    groups = groups_data(glued)
+    slopes, unweighted = [], []
+    for g in range(glued["hs_groups"]):
+        rows = groups["group"] == g
+        slopes.append(np.polyfit(groups["x"][rows], groups["y"][rows], 1, w=1 / groups["y_err"][rows])[0])
+        unweighted.append(np.polyfit(groups["x"][rows], groups["y"][rows], 1)[0])
+    slopes, unweighted = np.array(slopes), np.array(unweighted)
+    share = 1 - np.var(groups["slope"]) / np.var(slopes)
+    value, tolerance = recorded_answer(glued, "hs-ex-pooling")
+    np.testing.assert_allclose(value, [slopes.std(), share], rtol=1e-9)
+    assert glued["hs_noise_share"] == pytest.approx(share, rel=1e-9)
+    # the slips: unweighted fits; the sd with ddof=1
+    assert misses(value, tolerance, [unweighted.std(), 1 - np.var(groups["slope"]) / np.var(unweighted)]) > 3
+    assert misses(value, tolerance, [slopes.std(ddof=1), share]) > 3
+
+
+def gaussian_prior_posterior_mean(X, y, prior_sd, noise_prior_sd):
+    """E[beta | y] under beta ~ Normal(0, prior_sd), sigma ~ HalfNormal(noise_prior_sd), by adaptive quadrature over
+    log sigma. With X X^T = U diag(e) U^T, y | sigma ~ Normal(0, U diag(sigma^2 + s^2 e) U^T) and
+    E[beta | sigma, y] = s^2 X^T U diag(1 / (sigma^2 + s^2 e)) U^T y (s = prior_sd), a route other than the package's."""
+    from scipy import integrate
+
+    e, U = np.linalg.eigh(X @ X.T)
+    e = np.clip(e, 0, None)
+    r = U.T @ y
+    s2 = prior_sd**2
+
+    def log_weight(u):
+        variance = np.exp(2 * u) + s2 * e
+        return (-0.5 * np.sum(np.log(variance) + r**2 / variance)
+                + stats.halfnorm.logpdf(np.exp(u), scale=noise_prior_sd) + u)  # + u: d sigma = sigma du
+
+    grid = np.linspace(-8, 3, 2001)
+    peak = max(log_weight(u) for u in grid)
+
+    def integrand(u):
+        conditional = s2 * X.T @ (U @ (r / (np.exp(2 * u) + s2 * e)))
+        return np.exp(log_weight(u) - peak) * np.r_[1.0, conditional]
+
+    integral, _ = integrate.quad_vec(integrand, -8.0, 3.0, epsrel=1e-10, points=tuple(np.linspace(-3, 1, 9)))
+    return integral[1:] / integral[0]
+
+
+def test_the_more_data_answer_by_quadrature_over_the_noise(glued):
+    settings, scales = glued["hs_sparse_data"]["settings"], glued["hs_prior_scales"]
+    sizes = glued["hs_ex_more_data_sizes"]
+    zero_errors, all_errors = [], []
+    for size in sizes:
+        simulated = data.simulate_sparse(**(settings | {"num_observations": size}))
+        error = gaussian_prior_posterior_mean(simulated["X"], simulated["y"], **scales) - simulated["beta"]
+        zero_errors.append(rms(error, simulated["beta"] == 0))
+        all_errors.append(rms(error, np.ones_like(error, dtype=bool)))
+    value, tolerance = recorded_answer(glued, "hs-ex-more-data")
+    np.testing.assert_allclose(value, zero_errors, rtol=1e-4)
+    assert misses(value, tolerance, all_errors) > 3  # the slip: the RMS over every coefficient
+    # the prose's n: the first size whose error on the zeros is at most the reference's at the page's n
+    reference_mean, _ = reference_coefficients()
+    truth = glued["hs_sparse_data"]["beta"]
+    horseshoe = rms(reference_mean - np.asarray(truth), np.asarray(truth) == 0)
+    assert glued["hs_more_data_match"] == next(size for size, error in zip(sizes, zero_errors) if error <= horseshoe)
