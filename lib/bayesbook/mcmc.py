@@ -75,7 +75,10 @@ class MCMCResult:
         ``{site: array of shape (chains, draws, *site_shape)}``.
     sample_stats
         ``{"diverging", "acceptance_rate", "step_size", "n_steps": array (chains, draws)}``
-        (Pyro records no ``n_steps``, and its acceptance rate is the chain's average).
+        (Pyro records no ``n_steps``, and its "acceptance rate" is another quantity: the
+        share of the chain's kept iterations whose proposal was accepted, which is near 1
+        for NUTS whatever the target, not the mean acceptance statistic that warm-up
+        steers towards the target).
     backend
         ``"numpyro"`` or ``"pyro"``.
     num_warmup
@@ -118,7 +121,7 @@ class MCMCResult:
 
     @property
     def acceptance_rate(self) -> float:
-        """Mean acceptance probability after warm-up."""
+        """NumPyro: the mean acceptance probability after warm-up. Pyro: the share of accepted proposals (see above)."""
         return float(np.mean(self.sample_stats["acceptance_rate"]))
 
     @property
