@@ -16,6 +16,7 @@ import itertools
 
 import numpy as np
 import pytest
+from answers import misses, recorded_answer
 from scipy import integrate, stats
 
 from bayesbook import data, models
@@ -497,18 +498,6 @@ def test_the_exercises_probabilities(glued):
 
 
 # --- the exercises' answers (what exercises.check compares a student's answer with) ------------
-
-def recorded_answer(glued, label):
-    """The value a solution recorded for ``exercises.check("<label>", ...)``, as an array, and its tolerance."""
-    entry = glued[f"answer:{label}"]
-    value = np.atleast_1d(np.asarray(entry["value"], dtype=float))
-    return value, entry["atol"] + entry["rtol"] * np.abs(value)
-
-
-def misses(value, tolerance, candidate):
-    """How many tolerances ``candidate`` lies from ``value`` at worst: above 1 is not right, above 3 is wrong."""
-    return float(np.max(np.abs(np.atleast_1d(candidate) - value) / tolerance))
-
 
 def test_the_shrinkage_answer_by_quadrature_of_prior_times_likelihood(glued):
     """theta_1 | mu, tau, y from the product of its prior and likelihood densities, integrated numerically;

@@ -19,6 +19,7 @@ import inspect
 
 import numpy as np
 import pytest
+from answers import misses, recorded_answer
 from scipy import stats
 
 from bayesbook import data, exact, models
@@ -437,18 +438,6 @@ def test_the_gaussian_prior_family_optimum_is_a_maximum_of_the_elbo(glued, spars
 
 
 # --- the exercises' answers (what exercises.check compares a student's answer with) ------------
-
-def recorded_answer(glued, label):
-    """The value a solution recorded for ``exercises.check("<label>", ...)``, as an array, and its tolerance."""
-    entry = glued[f"answer:{label}"]
-    value = np.atleast_1d(np.asarray(entry["value"], dtype=float))
-    return value, entry["atol"] + entry["rtol"] * np.abs(value)
-
-
-def misses(value, tolerance, candidate):
-    """How many tolerances ``candidate`` lies from ``value`` at worst: above 1 is not right, above 3 is wrong."""
-    return float(np.max(np.abs(np.atleast_1d(candidate) - value) / tolerance))
-
 
 def hierarchical_arguments(num_groups):
     groups = data.simulate_groups(num_groups, seed=0)
