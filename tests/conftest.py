@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,9 +61,31 @@ def build(book_dir: Path, log_path: Path, timeout: int = 3000) -> subprocess.Com
 def built_book() -> Path:
     """The whole book, built into ``_build/html`` as ``make book`` builds it (once per session)."""
     result = build(ROOT, ROOT / "_build" / "build.log")
-    tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
-    assert result.returncode == 0, f"the book build failed (full log: _build/build.log):\n{tail}"
+    assert result.returncode == 0, build_failure(result.stdout + result.stderr)
     return ROOT / "_build" / "html"
+
+
+#: The lines of a build log that say why it failed: a notebook whose execution failed
+#: (and the claim or exception that stopped it), and Sphinx's warnings and errors. The
+#: kernels' own notices ("[IPKernelApp] WARNING | Kernel is running over TCP ...") are not.
+PROBLEM_LINE = re.compile(r"execution failed|WARNING|ERROR|Error:|ClaimError|^\s*\w+Error\b")
+
+
+def build_failure(log: str, limit: int = 12) -> str:
+    """The message of a failed build: its log's tail, then the lines that say why.
+
+    The lines that say why come last, where a CI report that shows only the end of the
+    output still shows them, and the notebooks whose execution failed (with the exception
+    that stopped each) come at the very end; each line is cut to 300 characters, and at
+    most ``limit`` are kept.
+    """
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in log.splitlines()]
+    problems = list(dict.fromkeys(line.strip()[:300] for line in lines
+                                  if PROBLEM_LINE.search(line) and not line.startswith("[IPKernelApp]")))
+    problems.sort(key=lambda line: "execution failed" in line)  # stable: the failed notebooks last
+    shown = ([f"... {len(problems) - limit} more lines in the log"] if len(problems) > limit else []) + problems[-limit:]
+    return ("the book build failed (full log: _build/build.log); its tail:\n" + "\n".join(lines[-30:])
+            + "\n\nwhy it failed, in the log's words:\n" + "\n".join(shown or ["(no warning or error line found)"]))
 
 
 @pytest.fixture(scope="session")

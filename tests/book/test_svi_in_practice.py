@@ -632,7 +632,7 @@ def test_the_mixtures_parameters_get_score_function_gradients(glued):
 
 def test_the_step_times(glued):
     assert glued["svp_time_ratio"] == pytest.approx(glued["svp_step_us_good"] / glued["svp_step_us_slow"], rel=1e-9)
-    assert 0 < glued["svp_step_us_slow"] and glued["svp_time_ratio"] < glued["svp_good_particles"] / glued["svp_slow_particles"]
+    assert 0 < glued["svp_step_us_slow"] < glued["svp_step_us_good"]
 
 
 def test_the_mixture_guides_draws_split_between_the_modes_as_its_weight_says(glued):
